@@ -1,0 +1,65 @@
+/*
+ * Stage 3: the pattern catalogue.  Pattern files (patterns/ *.conf, format
+ * in logaudit-patterns(5)) -> a compiled set (PCRE2 JIT) -> the patterns
+ * each entry matches.  The catalogue's version is a hash of its contents,
+ * so the store can say which catalogue counted what.
+ */
+#ifndef CATALOGUE_H
+#define CATALOGUE_H
+
+#include <stddef.h>
+
+#include "entry.h"
+
+enum pattern_level {
+	LEVEL_INFO,
+	LEVEL_WARNING,
+	LEVEL_ERROR,
+	LEVEL_CRITICAL
+};
+const char	*pattern_level_name(enum pattern_level);
+
+struct pattern_info {
+	char			*id;		/* lowercase, '-' separated */
+	char			*title;
+	char			*category;
+	enum pattern_level	 level;
+	char			*file;		/* where it was defined */
+	int			 line;
+};
+
+struct catalogue;
+
+/*
+ * The directories to load, by the search order: the --patterns dirs when
+ * any were given, else LOGAUDIT_PATTERNS (':'-separated), else the
+ * installed directory.  Returns a NULL-terminated array the caller frees
+ * with catalogue_dirs_free().
+ */
+char		**catalogue_dirs(char *const *opt_dirs, size_t n);
+void		  catalogue_dirs_free(char **);
+
+/*
+ * Load every *.conf in dirs (NULL-terminated), later directories
+ * overriding patterns of the same id.  Returns NULL and sets *cause
+ * ("file:line: reason") on the first error.
+ */
+struct catalogue	*catalogue_load(char *const *dirs, char **cause);
+void			 catalogue_free(struct catalogue *);	/* NULL ok */
+
+const char		*catalogue_version(const struct catalogue *);
+size_t			 catalogue_size(const struct catalogue *);
+const struct pattern_info *catalogue_pattern(const struct catalogue *,
+			    size_t i);
+
+/*
+ * Match e against every pattern.  Writes the indexes of the patterns that
+ * match into out (room for catalogue_size() items) and returns how many.
+ */
+size_t			 catalogue_match(struct catalogue *,
+			    const struct log_entry *e, size_t *out);
+
+/* Matches that hit PCRE2's match limit (counted as no match). */
+unsigned long		 catalogue_match_errors(const struct catalogue *);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * Subcommands: each turns its options into calls of the stages.  main.c
+ * dispatches; cmd_common.c holds what several commands share (reading an
+ * input through the entry reader, reporting its problems, option values).
+ */
+#ifndef CMD_H
+#define CMD_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "catalogue.h"
+#include "entry.h"
+
+/* Set by SIGINT/SIGTERM (main.c); commands stop at the next chunk. */
+extern volatile sig_atomic_t cmd_interrupted;
+
+int	cmd_ingest(int argc, char **argv);
+int	cmd_match(int argc, char **argv);
+int	cmd_revisions(int argc, char **argv);
+
+/* Exit statuses every command uses (logaudit(1), EXIT STATUS). */
+#define EXIT_OK		0
+#define EXIT_FOUND	1
+#define EXIT_ERROR	2
+
+/* The database path: --db, else LOGAUDIT_DB, else ./logaudit.db. */
+const char	*cmd_db_path(const char *opt);
+
+/* Load the catalogue from --patterns dirs or the search order. */
+struct catalogue *cmd_catalogue(char *const *dirs, size_t n);
+
+/*
+ * Read one input (path, "-" for stdin) through a reader made from cfg;
+ * problems are printed as "path:line: ..." (the first few of each
+ * input).  Returns 0, 1 when interrupted or stopped by the callback, or
+ * -1 when the input cannot be read or is refused (the reason printed).
+ * *stats and *framing receive the reader's figures.
+ */
+int	cmd_read_input(const char *path, const struct entry_reader_config *cfg,
+	    struct entry_stats *stats, enum entry_framing *framing,
+	    uint64_t *resume_offset, int *resume_in_array);
+
+/* Bad entries of all kinds in stats. */
+uint64_t	cmd_bad_count(const struct entry_stats *);
+
+#endif

@@ -1,0 +1,297 @@
+/*
+ * logaudit ingest: inputs -> entry reader -> catalogue -> store.  Counts
+ * are added up in memory and committed in batches (one transaction per
+ * batch, with the run's progress), so an interrupted or failed run keeps
+ * what it committed and records where it stopped.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalogue.h"
+#include "cmd.h"
+#include "entry.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define INGEST_BATCH	100000		/* entries per transaction */
+#define INGEST_FLUSH_NS	(1000000000LL)	/* commit at least this often */
+
+struct ingest {
+	struct catalogue	*cat;
+	struct store		*st;
+	size_t			*hits;		/* catalogue_size() slots */
+	const char		**ids;
+	struct store_progress	 prog;		/* of the current input */
+	int64_t			 last_commit_ns;
+	int			 failed;	/* a database error happened */
+	char			*cause;
+};
+
+static void
+ingest_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: logaudit ingest [--db PATH] [--service S] [--revision R]\n"
+	    "                       [--text] [--strict] [--dedup-window D]\n"
+	    "                       [--patterns DIR]... [-q] [FILE...|-]\n"
+	    "\n"
+	    "Read Cloud Logging exports (gcloud logging read --format=json,\n"
+	    "sink files, console copies, a live stream on stdin, or plain\n"
+	    "text) and count entries and catalogue patterns per revision.\n"
+	    "An entry already counted (same insertId, timestamp, logName) is\n"
+	    "not counted again.\n"
+	    "\n"
+	    "  --db PATH           database (default $LOGAUDIT_DB or ./logaudit.db)\n"
+	    "  --service S         service for input that names none (text,\n"
+	    "                      non-Cloud Run resources)\n"
+	    "  --revision R        revision for such input\n"
+	    "  --text              read plain text lines, one entry each\n"
+	    "  --strict            exit 2 if any entry was bad\n"
+	    "  --dedup-window D    keep dedup keys for D of entry time; older\n"
+	    "                      entries are refused (default 7d)\n"
+	    "  --patterns DIR      catalogue directory (repeatable)\n"
+	    "  -q, --quiet         no per-input summary\n");
+}
+
+/* Commit the batch; on failure remember why and stop. */
+static int
+ingest_commit(struct ingest *in)
+{
+	char	*cause = NULL;
+
+	in->last_commit_ns = time_now_ns();
+	if (store_commit(in->st, &in->prog, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		in->failed = 1;
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+ingest_entry(const struct log_entry *e, void *arg)
+{
+	struct ingest		*in = arg;
+	size_t			 n, i;
+	enum store_verdict	 v;
+	char			*cause = NULL;
+
+	n = catalogue_match(in->cat, e, in->hits);
+	for (i = 0; i < n; i++)
+		in->ids[i] = catalogue_pattern(in->cat, in->hits[i])->id;
+	in->prog.entries++;
+	v = store_add(in->st, e, in->ids, n, &cause);
+	switch (v) {
+	case STORE_COUNTED:
+		in->prog.counted++;
+		break;
+	case STORE_DUPLICATE:
+		in->prog.duplicates++;
+		break;
+	case STORE_TOO_OLD:
+		in->prog.too_old++;
+		break;
+	case STORE_ERROR:
+		log_warnx("%s", cause);
+		free(cause);
+		in->failed = 1;
+		return (-1);
+	}
+	in->prog.offset = e->end_offset;
+	if (store_pending(in->st) >= INGEST_BATCH ||
+	    (in->prog.entries % 1024 == 0 &&
+	    time_now_ns() - in->last_commit_ns > INGEST_FLUSH_NS))
+		return (ingest_commit(in));
+	return (0);
+}
+
+/* Ingest one input; returns 0, or -1 when it failed. */
+static int
+ingest_input(struct ingest *in, const char *path,
+    const struct entry_reader_config *cfg, int strict, int quiet)
+{
+	struct entry_stats	 stats;
+	enum entry_framing	 framing;
+	const char		*name = strcmp(path, "-") == 0 ? "(stdin)" : path;
+	char			*cause = NULL;
+	int			 rv, in_array;
+	const char		*status;
+
+	memset(&in->prog, 0, sizeof(in->prog));
+	if (store_run_begin(in->st, name, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		return (-1);
+	}
+	in->last_commit_ns = time_now_ns();
+	rv = cmd_read_input(path, cfg, &stats, &framing, &in->prog.offset,
+	    &in_array);
+	in->prog.in_array = in_array;
+	in->prog.bytes = stats.bytes;
+	in->prog.bad = cmd_bad_count(&stats);
+	in->prog.skipped_lines = stats.skipped_lines;
+	if (!in->failed)
+		ingest_commit(in);
+	status = in->failed || rv == -1 ? "error" :
+	    cmd_interrupted ? "interrupted" : "ok";
+	if (!in->failed &&
+	    store_run_end(in->st, &in->prog, status, NULL, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		in->failed = 1;
+	}
+	if (!quiet && rv != -1)
+		log_warnx("%s: %llu entries, %llu counted, %llu duplicates, "
+		    "%llu too old, %llu bad, %llu lines skipped (%s)", name,
+		    (unsigned long long)in->prog.entries,
+		    (unsigned long long)in->prog.counted,
+		    (unsigned long long)in->prog.duplicates,
+		    (unsigned long long)in->prog.too_old,
+		    (unsigned long long)in->prog.bad,
+		    (unsigned long long)in->prog.skipped_lines,
+		    entry_framing_name(framing));
+	if (in->prog.too_old > 0)
+		log_warnx("%s: %llu entries older than the dedup window were "
+		    "refused (see --dedup-window)", name,
+		    (unsigned long long)in->prog.too_old);
+	if (rv == -1 || in->failed)
+		return (-1);
+	if (strict && (in->prog.bad > 0 || in->prog.skipped_lines > 0)) {
+		log_warnx("%s: bad input with --strict", name);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+cmd_ingest(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "service", required_argument, NULL, 's' },
+		{ "revision", required_argument, NULL, 'r' },
+		{ "text", no_argument, NULL, 't' },
+		{ "strict", no_argument, NULL, 'S' },
+		{ "dedup-window", required_argument, NULL, 'w' },
+		{ "patterns", required_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct entry_reader_config	 cfg;
+	struct ingest			 in;
+	const char			*db = NULL;
+	char				**pdirs = NULL, *cause = NULL;
+	size_t				 npdirs = 0, i;
+	struct store_pattern		*sp;
+	int64_t				 window = STORE_DEDUP_WINDOW_DEFAULT;
+	int				 ch, strict = 0, quiet = 0, rv = EXIT_OK;
+	static char			 dash[] = "-";
+	char				*stdin_only[] = { dash, NULL };
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&in, 0, sizeof(in));
+	while ((ch = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			db = optarg;
+			break;
+		case 's':
+			cfg.default_service = optarg;
+			break;
+		case 'r':
+			cfg.default_revision = optarg;
+			break;
+		case 't':
+			cfg.force_text = 1;
+			break;
+		case 'S':
+			strict = 1;
+			break;
+		case 'w':
+			if (duration_parse(optarg, &window) == -1 ||
+			    window <= 0) {
+				log_warnx("--dedup-window: bad duration "
+				    "\"%s\" (e.g. 90s, 12h, 7d)", optarg);
+				free(pdirs);
+				return (EXIT_ERROR);
+			}
+			break;
+		case 'p':
+			pdirs = xreallocarray(pdirs, npdirs + 1,
+			    sizeof(*pdirs));
+			pdirs[npdirs++] = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			ingest_usage(stdout);
+			free(pdirs);
+			return (EXIT_OK);
+		default:
+			ingest_usage(stderr);
+			free(pdirs);
+			return (EXIT_ERROR);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	/* A catalogue error stops everything before any input is read. */
+	in.cat = cmd_catalogue(pdirs, npdirs);
+	free(pdirs);
+	if (in.cat == NULL)
+		return (EXIT_ERROR);
+	db = cmd_db_path(db);
+	if ((in.st = store_open(db, &cause)) == NULL) {
+		log_warnx("%s", cause);
+		free(cause);
+		catalogue_free(in.cat);
+		return (EXIT_ERROR);
+	}
+	store_set_dedup_window(in.st, window);
+	sp = xcalloc(catalogue_size(in.cat) + 1, sizeof(*sp));
+	for (i = 0; i < catalogue_size(in.cat); i++) {
+		const struct pattern_info	*pi;
+
+		pi = catalogue_pattern(in.cat, i);
+		sp[i].id = pi->id;
+		sp[i].title = pi->title;
+		sp[i].category = pi->category;
+		sp[i].level = pattern_level_name(pi->level);
+	}
+	if (store_set_catalogue(in.st, catalogue_version(in.cat), sp,
+	    catalogue_size(in.cat), &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		rv = EXIT_ERROR;
+		goto out;
+	}
+	in.hits = xcalloc(catalogue_size(in.cat) + 1, sizeof(*in.hits));
+	in.ids = xcalloc(catalogue_size(in.cat) + 1, sizeof(*in.ids));
+	cfg.on_entry = ingest_entry;
+	cfg.arg = &in;
+	if (argc == 0)
+		argv = stdin_only;
+	for (i = 0; argv[i] != NULL && !cmd_interrupted && !in.failed; i++)
+		if (ingest_input(&in, argv[i], &cfg, strict, quiet) == -1)
+			rv = EXIT_ERROR;
+	if (catalogue_match_errors(in.cat) > 0)
+		log_warnx("%lu matches hit the PCRE2 match limit and counted as "
+		    "no match", catalogue_match_errors(in.cat));
+	if (cmd_interrupted && rv == EXIT_OK)
+		rv = EXIT_ERROR;
+out:
+	free(sp);
+	free(in.hits);
+	free(in.ids);
+	store_close(in.st);
+	catalogue_free(in.cat);
+	return (rv);
+}

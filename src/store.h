@@ -1,0 +1,145 @@
+/*
+ * Stage 4: the SQLite store -- the only module that includes sqlite3.h.
+ * It owns the schema (schema/NNN-*.sql, applied in order and tracked by
+ * PRAGMA user_version), exactly-once counting (dedup keys per minute of
+ * entry time) and batching: store_add() adds up counts in memory,
+ * store_commit() writes the deltas, the dedup keys and the run's progress
+ * in one transaction.  A crash loses at most the uncommitted batch, and the
+ * run record says how far the committed part reached.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "entry.h"
+
+struct store;
+
+#define STORE_DEDUP_WINDOW_DEFAULT	(7LL * 86400 * 1000000000LL)	/* ns */
+#define STORE_SAMPLE_MAX		2048	/* bytes of a stored sample */
+/*
+ * Dedup keys kept in memory between commits (~24 MiB); past it the set is
+ * dropped after a commit and reloads from the database per minute.
+ */
+#define STORE_DEDUP_KEYS_MAX		500000
+
+/*
+ * Open the store at path, creating it and applying pending migrations
+ * (WAL, busy timeout 5 s).  Returns NULL and sets *cause (caller frees).
+ */
+struct store	*store_open(const char *path, char **cause);
+void		 store_close(struct store *);	/* NULL ok; does not commit */
+
+/* Entries older than the newest stored entry minus ns are refused. */
+void		 store_set_dedup_window(struct store *, int64_t ns);
+
+/* One catalogue pattern as the store records it. */
+struct store_pattern {
+	const char	*id;
+	const char	*title;
+	const char	*category;
+	const char	*level;		/* info, warning, error, critical */
+};
+
+/*
+ * Record the catalogue version (a hash of its contents) and the ids it
+ * holds; counts added from now on are attributed to it.  Attribution is
+ * per batch: -1 while entries are pending (commit first).
+ */
+int		 store_set_catalogue(struct store *, const char *version,
+		    const struct store_pattern *p, size_t n, char **cause);
+
+/* Start an ingest run reading source; returns 0 or -1 with *cause. */
+int		 store_run_begin(struct store *, const char *source,
+		    char **cause);
+
+enum store_verdict {
+	STORE_COUNTED,
+	STORE_DUPLICATE,	/* same insertId, instant and logName seen */
+	STORE_TOO_OLD,		/* older than newest - dedup window */
+	STORE_ERROR		/* database error; *cause set */
+};
+
+/*
+ * Count e and the patterns it matched (ids borrowed).  Text entries
+ * (e->is_text) are not deduplicated.  Nothing reaches the database until
+ * store_commit().
+ */
+enum store_verdict store_add(struct store *, const struct log_entry *e,
+		    const char *const *pattern_ids, size_t n, char **cause);
+
+/* Entries added since the last commit. */
+size_t		 store_pending(const struct store *);
+
+/* What a run has done so far; written with each commit. */
+struct store_progress {
+	uint64_t	bytes;		/* read */
+	uint64_t	entries;	/* LogEntries or text lines read */
+	uint64_t	counted;
+	uint64_t	duplicates;
+	uint64_t	too_old;
+	uint64_t	bad;		/* bad, truncated or oversize entries */
+	uint64_t	skipped_lines;	/* non-JSON lines in JSON input */
+	uint64_t	offset;		/* just past the last entry read */
+	int		in_array;	/* offset lies inside an array */
+};
+
+/*
+ * Write every pending delta, the new dedup keys and p in one transaction.
+ * On failure nothing of the batch is kept, the in-memory batch is
+ * discarded, and -1 is returned with *cause.
+ */
+int		 store_commit(struct store *, const struct store_progress *p,
+		    char **cause);
+
+/*
+ * Close the run: status is "ok", "error" or "interrupted"; p may be NULL.
+ * Pending entries are not committed: call store_commit() first.
+ */
+int		 store_run_end(struct store *, const struct store_progress *p,
+		    const char *status, const char *message, char **cause);
+
+/* A revision as `logaudit revisions` shows it. */
+struct store_revision {
+	int64_t		 id;
+	char		*project;
+	char		*location;
+	char		*service;
+	char		*revision;
+	long long	 sequence;	/* -1 when the name carries none */
+	int64_t		 first_ns;	/* first entry time */
+	int64_t		 last_ns;	/* last entry time */
+	uint64_t	 entries;
+	uint64_t	 requests;
+	uint64_t	 severity[9];	/* by severity_index() */
+	char		*commit_sha;	/* NULL when unknown */
+	char		*build_id;	/* NULL when unknown */
+};
+
+/*
+ * Revisions, optionally of one service, ordered by project, location,
+ * service, then sequence (else first entry time); empty revision names
+ * last.  Caller frees with store_revisions_free().
+ */
+int		 store_revisions(struct store *, const char *service,
+		    struct store_revision **out, size_t *n, char **cause);
+void		 store_revisions_free(struct store_revision *, size_t n);
+
+struct store_pattern_count {
+	char		*pattern;
+	uint64_t	 count;
+	int64_t		 first_ns;
+	int64_t		 last_ns;
+	char		*sample;
+};
+
+/* The revision's patterns, most counted first, at most limit (0: all). */
+int		 store_top_patterns(struct store *, int64_t revision_id,
+		    size_t limit, struct store_pattern_count **out, size_t *n,
+		    char **cause);
+void		 store_pattern_counts_free(struct store_pattern_count *,
+		    size_t n);
+
+#endif

@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "catalogue.h"
 #include "cmd.h"
 #include "entry.h"
 #include "log.h"
+#include "pipeline.h"
 #include "store.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -28,7 +30,7 @@ struct ingest {
 	struct store_progress	 prog;		/* of the current input */
 	int64_t			 last_commit_ns;
 	int			 failed;	/* a database error happened */
-	char			*cause;
+	struct pipeline		*pl;		/* NULL: one thread */
 };
 
 static void
@@ -37,7 +39,8 @@ ingest_usage(FILE *f)
 	fprintf(f,
 	    "usage: logaudit ingest [--db PATH] [--service S] [--revision R]\n"
 	    "                       [--text] [--strict] [--dedup-window D]\n"
-	    "                       [--patterns DIR]... [-q] [FILE...|-]\n"
+	    "                       [--patterns DIR]... [--threads N] [-q]\n"
+	    "                       [FILE...|-]\n"
 	    "\n"
 	    "Read Cloud Logging exports (gcloud logging read --format=json,\n"
 	    "sink files, console copies, a live stream on stdin, or plain\n"
@@ -54,6 +57,9 @@ ingest_usage(FILE *f)
 	    "  --dedup-window D    keep dedup keys for D of entry time; older\n"
 	    "                      entries are refused (default 7d)\n"
 	    "  --patterns DIR      catalogue directory (repeatable)\n"
+	    "  --threads N         1: read, match and count on one thread;\n"
+	    "                      2 (default with two or more CPUs): parse on\n"
+	    "                      one, match and count on the other\n"
 	    "  -q, --quiet         no per-input summary\n");
 }
 
@@ -120,6 +126,7 @@ ingest_input(struct ingest *in, const char *path,
 	const char		*name = strcmp(path, "-") == 0 ? "(stdin)" : path;
 	char			*cause = NULL;
 	int			 rv, in_array;
+	uint64_t		 resume;
 	const char		*status;
 
 	memset(&in->prog, 0, sizeof(in->prog));
@@ -129,8 +136,11 @@ ingest_input(struct ingest *in, const char *path,
 		return (-1);
 	}
 	in->last_commit_ns = time_now_ns();
-	rv = cmd_read_input(path, cfg, &stats, &framing, &in->prog.offset,
-	    &in_array);
+	rv = cmd_read_input(path, cfg, &stats, &framing, &resume, &in_array);
+	/* the counting thread may still hold entries: let it finish */
+	if (in->pl != NULL)
+		(void)pipeline_drain(in->pl);
+	in->prog.offset = resume;
 	in->prog.in_array = in_array;
 	in->prog.bytes = stats.bytes;
 	in->prog.bad = cmd_bad_count(&stats);
@@ -180,6 +190,7 @@ cmd_ingest(int argc, char **argv)
 		{ "dedup-window", required_argument, NULL, 'w' },
 		{ "patterns", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "threads", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -191,11 +202,13 @@ cmd_ingest(int argc, char **argv)
 	struct store_pattern		*sp;
 	int64_t				 window = STORE_DEDUP_WINDOW_DEFAULT;
 	int				 ch, strict = 0, quiet = 0, rv = EXIT_OK;
+	int				 threads;
 	static char			 dash[] = "-";
 	char				*stdin_only[] = { dash, NULL };
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&in, 0, sizeof(in));
+	threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
 	while ((ch = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -229,6 +242,16 @@ cmd_ingest(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = 1;
+			break;
+		case 'T':
+			if (strcmp(optarg, "1") != 0 &&
+			    strcmp(optarg, "2") != 0) {
+				log_warnx("--threads: 1 or 2, not \"%s\"",
+				    optarg);
+				free(pdirs);
+				return (EXIT_ERROR);
+			}
+			threads = atoi(optarg);
 			break;
 		case 'h':
 			ingest_usage(stdout);
@@ -277,6 +300,11 @@ cmd_ingest(int argc, char **argv)
 	in.ids = xcalloc(catalogue_size(in.cat) + 1, sizeof(*in.ids));
 	cfg.on_entry = ingest_entry;
 	cfg.arg = &in;
+	if (threads == 2 && (in.pl = pipeline_start(ingest_entry, &in)) !=
+	    NULL) {
+		cfg.on_entry = pipeline_push;
+		cfg.arg = in.pl;
+	}
 	if (argc == 0)
 		argv = stdin_only;
 	for (i = 0; argv[i] != NULL && !cmd_interrupted && !in.failed; i++)
@@ -288,6 +316,7 @@ cmd_ingest(int argc, char **argv)
 	if (cmd_interrupted && rv == EXIT_OK)
 		rv = EXIT_ERROR;
 out:
+	pipeline_free(in.pl);
 	free(sp);
 	free(in.hits);
 	free(in.ids);

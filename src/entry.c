@@ -58,7 +58,7 @@ enum field {
 enum slot {
 	S_INSERT_ID, S_LOG_NAME, S_RES_TYPE, S_PROJECT, S_LOCATION, S_SERVICE,
 	S_REVISION, S_JOB, S_ZONE, S_REGION, S_TRACE, S_COMMIT, S_BUILD,
-	S_METHOD, S_URL, S_PP_METHOD, S_COUNT
+	S_METHOD, S_URL, S_PP_METHOD, S_RECEIVE_TS, S_COUNT
 };
 
 /* Message sources, best first (logaudit(1), "The message"). */
@@ -85,7 +85,6 @@ struct builder {
 			 has_timestamp:1, has_children:1, has_http:1,
 			 has_payload:1, bad_timestamp:1;
 	int64_t		 timestamp_ns;
-	int64_t		 receive_ns;
 	int		 severity;
 	int		 http_status;
 	int64_t		 latency_ns;
@@ -628,7 +627,6 @@ builder_reset(struct builder *b)
 	b->has_timestamp = b->has_children = b->has_http = 0;
 	b->has_payload = b->bad_timestamp = 0;
 	b->timestamp_ns = TIME_NONE;
-	b->receive_ns = TIME_NONE;
 	b->severity = 0;
 	b->http_status = 0;
 	b->latency_ns = -1;
@@ -741,8 +739,9 @@ scalar(struct entry_reader *r, const unsigned char *v, size_t l, int is_str)
 		}
 		break;
 	case F_RECEIVE_TS:
-		if (time_parse_rfc3339((const char *)v, l, &b->receive_ns))
-			b->receive_ns = TIME_NONE;
+		/* parsed only if timestamp is missing: most entries have
+		 * it, and a time parse per field is measurable */
+		slot_set(b, S_RECEIVE_TS, v, l);
 		break;
 	case F_SEVERITY: {
 		int	sev = severity_parse((const char *)v, l);
@@ -955,9 +954,12 @@ builder_emit(struct entry_reader *r, struct builder *b, uint64_t end)
 	e->insert_id = bstr(b, S_INSERT_ID);
 	e->log_name = bstr(b, S_LOG_NAME);
 	e->kind = log_kind_of(e->log_name);
-	e->timestamp_ns = b->timestamp_ns != TIME_NONE ? b->timestamp_ns :
-	    b->receive_ns;
-	e->receive_ns = b->receive_ns;
+	e->timestamp_ns = b->timestamp_ns;
+	e->receive_ns = TIME_NONE;
+	if (b->s_len[S_RECEIVE_TS] > 0 && !b->has_timestamp &&
+	    time_parse_rfc3339(b->s[S_RECEIVE_TS], b->s_len[S_RECEIVE_TS],
+	    &e->receive_ns) == 0)
+		e->timestamp_ns = e->receive_ns;
 	e->severity = b->severity;
 	e->resource_type = type = bstr(b, S_RES_TYPE);
 	e->project = bstr(b, S_PROJECT);

@@ -48,7 +48,8 @@ struct log_entry {
 	enum log_kind	 kind;
 	int64_t		 timestamp_ns;	/* ns since epoch; receiveTimestamp
 					   when absent */
-	int64_t		 receive_ns;	/* TIME_NONE when absent */
+	int64_t		 receive_ns;	/* receiveTimestamp, read only when
+					   timestamp is absent; else TIME_NONE */
 	int		 severity;	/* 0 (DEFAULT) .. 800 (EMERGENCY) */
 	struct str	 resource_type;
 	/* attribution: see the table in logaudit(1) */

@@ -159,12 +159,15 @@ elif case == "timestamp":	# 5 entries, 3 without a usable timestamp
     e = entry(5)
     del e["timestamp"]
     out.write(json.dumps(e).encode() + b"\n")
-elif case == "receivets":	# 3 entries, the 2nd with a bad timestamp
-    out.write(line(1))		# and a good receiveTimestamp
+elif case == "receivets":	# 4 entries with receiveTimestamps: the
+    out.write(line(1))		# 2nd's timestamp broken, the 3rd's missing
     mark()
     out.write(line(2, timestamp="not a time",
                    receiveTimestamp="2024-05-01T12:00:02.900Z"))
-    out.write(line(3))
+    e = entry(3, receiveTimestamp="2024-05-01T12:00:03.900Z")
+    del e["timestamp"]
+    out.write(json.dumps(e).encode() + b"\n")
+    out.write(line(4))
 elif case == "notentry":	# 3 entries and {"hello": 1}
     out.write(line(1))
     mark()
@@ -373,7 +376,7 @@ grep_err timestamp "timestamp.in:5: byte" \
     "timestamp: the entry with no timestamp is reported (line 5)"
 # receiveTimestamp stands in for a missing timestamp, not for a broken one
 gen receivets
-check_case receivets 2 1 0
+check_case receivets 3 1 0
 grep_err receivets "receivets.in:$where_line: byte $where_byte: entry skipped: timestamp is not RFC 3339" \
     "receivets: a bad timestamp beside a good receiveTimestamp is reported"
 

@@ -1696,6 +1696,12 @@ detect(struct entry_reader *r, int eof)
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL && !eof && r->look_len < ENTRY_LOOKAHEAD_MAX)
 			return (0);	/* wait for the whole line */
+		if (nl == NULL && !eof && first) {
+			/* A first line longer than the lookahead is no log
+			 * line: read JSON, skipping what is not. */
+			r->mode = M_JSON;
+			return (1);
+		}
 		if (nl == NULL)
 			nl = end;
 		for (q = p; q < nl && (*q == ' ' || *q == '\t' || *q == '\r');

@@ -40,8 +40,8 @@
 
 /*
  * STORE_DEDUP_KEYS_MAX (store.h): a key takes 16 bytes plus the map's
- * 8-byte hash, in a power-of-two table at most 3/4 full, so 500000 keys
- * hold ~24 MiB.  Past it the set is dropped after a commit (every key is
+ * 8-byte hash, in a power-of-two table at most 3/4 full, so 250000 keys
+ * hold ~12 MiB.  Past it the set is dropped after a commit (every key is
  * persisted) and minutes reload as entries need them.  A single batch may
  * exceed it: the caller bounds batches.
  */
@@ -996,6 +996,11 @@ store_dedup(struct store *st, const struct log_entry *e, int64_t minute,
 	int			 is_new;
 
 	if (st->last_batch_minute == STORE_NONE || st->last_minute != minute) {
+		/* Nothing pending means every key in memory is stored: the
+		 * sets can go before they grow (a re-read of a big export is
+		 * all duplicates and never commits). */
+		if (st->pending == 0 && st->keys_count > STORE_DEDUP_KEYS_MAX)
+			store_forget_keys(st);
 		if (store_minute_enter(st, minute, cause) == -1)
 			return (STORE_ERROR);
 	}

@@ -23,7 +23,7 @@ struct store;
  * Dedup keys kept in memory between commits (~24 MiB); past it the set is
  * dropped after a commit and reloads from the database per minute.
  */
-#define STORE_DEDUP_KEYS_MAX		500000
+#define STORE_DEDUP_KEYS_MAX		250000
 
 /*
  * Open the store at path, creating it and applying pending migrations

@@ -38,6 +38,11 @@ if [ -z "${LOGAUDIT_PATTERNS:-}" ] && [ -d "$TEST_SRCDIR/../patterns" ]; then
 	export LOGAUDIT_PATTERNS
 fi
 unset LOGAUDIT_DB		# every test names its database with --db
+if [ ! -x "$LOGAUDIT" ]; then
+	# never let a missing binary pass as "same output on both sides"
+	echo "Bail out! no logaudit binary at $LOGAUDIT"
+	exit 1
+fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/logaudit-test.XXXXXX") || {
 	echo "Bail out! mktemp -d failed"

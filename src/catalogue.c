@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -112,6 +113,15 @@ catalogue_dirs(char *const *opt_dirs, size_t n)
 		return (dirs);
 	}
 	dirs = xcalloc(2, sizeof(*dirs));
+#ifdef LOGAUDIT_SOURCE_PATTERNS_DIR
+	/* Not installed: a binary run from its build tree uses the
+	 * catalogue of the source tree it was built from. */
+	if (access(LOGAUDIT_PATTERNS_DIR, F_OK) == -1 &&
+	    access(LOGAUDIT_SOURCE_PATTERNS_DIR, F_OK) == 0) {
+		dirs[0] = xstrdup(LOGAUDIT_SOURCE_PATTERNS_DIR);
+		return (dirs);
+	}
+#endif
 	dirs[0] = xstrdup(LOGAUDIT_PATTERNS_DIR);
 	return (dirs);
 }
@@ -343,9 +353,32 @@ catalogue_put(struct catalogue *c, struct pattern *p)
  * Read one pattern file.  ids holds the ids already defined in this
  * directory, to refuse duplicates.
  */
+/* The ids one directory defines, to refuse duplicates within it. */
+struct dir_ids {
+	char	**id;
+	int	 *line;
+	char	**file;
+	size_t	  n;
+};
+
+static void
+dir_ids_clear(struct dir_ids *d)
+{
+	size_t	i;
+
+	for (i = 0; i < d->n; i++) {
+		free(d->id[i]);
+		free(d->file[i]);
+	}
+	free(d->id);
+	free(d->line);
+	free(d->file);
+	memset(d, 0, sizeof(*d));
+}
+
 static int
-catalogue_read_file(struct catalogue *c, const char *path, size_t dir_first,
-    char **cause)
+catalogue_read_file(struct catalogue *c, const char *path,
+    struct dir_ids *seen, char **cause)
 {
 	FILE		*f;
 	char		*buf = NULL, *s, *eq, *key;
@@ -390,15 +423,24 @@ catalogue_read_file(struct catalogue *c, const char *path, size_t dir_first,
 				    line, s + 1);
 				goto out;
 			}
-			for (i = dir_first; i < c->count; i++) {
-				if (strcmp(c->p[i]->info.id, s + 1) == 0) {
+			for (i = 0; i < seen->n; i++) {
+				if (strcmp(seen->id[i], s + 1) == 0) {
 					xasprintf(cause, "%s:%d: duplicate id "
 					    "\"%s\" (first in %s:%d)", path,
-					    line, s + 1, c->p[i]->info.file,
-					    c->p[i]->info.line);
+					    line, s + 1, seen->file[i],
+					    seen->line[i]);
 					goto out;
 				}
 			}
+			seen->id = xreallocarray(seen->id, seen->n + 1,
+			    sizeof(*seen->id));
+			seen->file = xreallocarray(seen->file, seen->n + 1,
+			    sizeof(*seen->file));
+			seen->line = xreallocarray(seen->line, seen->n + 1,
+			    sizeof(*seen->line));
+			seen->id[seen->n] = xstrdup(s + 1);
+			seen->file[seen->n] = xstrdup(path);
+			seen->line[seen->n++] = line;
 			p = xcalloc(1, sizeof(*p));
 			p->info.id = xstrdup(s + 1);
 			p->info.category = xstrdup("other");
@@ -460,8 +502,9 @@ catalogue_read_dir(struct catalogue *c, const char *dir, char **cause)
 	DIR		*d;
 	struct dirent	*de;
 	char		**names = NULL, *path;
-	size_t		  n = 0, i, first = c->count, l;
+	size_t		  n = 0, i, l;
 	int		  rv = 0;
+	struct dir_ids	  seen;
 
 	if ((d = opendir(dir)) == NULL) {
 		xasprintf(cause, "%s: %s", dir, strerror(errno));
@@ -476,16 +519,18 @@ catalogue_read_dir(struct catalogue *c, const char *dir, char **cause)
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
+	memset(&seen, 0, sizeof(seen));
 	/* sorted, so the version does not depend on readdir order */
 	qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n && rv == 0; i++) {
 		xasprintf(&path, "%s/%s", dir, names[i]);
-		rv = catalogue_read_file(c, path, first, cause);
+		rv = catalogue_read_file(c, path, &seen, cause);
 		free(path);
 	}
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+	dir_ids_clear(&seen);
 	return (rv);
 }
 

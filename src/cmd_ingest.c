@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "catalogue.h"
@@ -53,7 +54,8 @@ ingest_usage(FILE *f)
 	    "                      non-Cloud Run resources)\n"
 	    "  --revision R        revision for such input\n"
 	    "  --text              read plain text lines, one entry each\n"
-	    "  --strict            exit 2 if any entry was bad\n"
+	    "  --strict            exit 2 if any entry was bad or any line\n"
+	    "                      was skipped\n"
 	    "  --dedup-window D    keep dedup keys for D of entry time; older\n"
 	    "                      entries are refused (default 7d)\n"
 	    "  --patterns DIR      catalogue directory (repeatable)\n"
@@ -63,19 +65,32 @@ ingest_usage(FILE *f)
 	    "  -q, --quiet         no per-input summary\n");
 }
 
+static int64_t
+clock_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ((int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec);
+}
+
 /* Commit the batch; on failure remember why and stop. */
 static int
 ingest_commit(struct ingest *in)
 {
 	char	*cause = NULL;
+	size_t	 n = store_pending(in->st);
+	int64_t	 t0 = clock_ns();
 
-	in->last_commit_ns = time_now_ns();
+	in->last_commit_ns = t0;
 	if (store_commit(in->st, &in->prog, &cause) == -1) {
 		log_warnx("%s", cause);
 		free(cause);
 		in->failed = 1;
 		return (-1);
 	}
+	log_debug("committed %zu entries in %lld ms", n,
+	    (long long)((clock_ns() - t0) / 1000000));
 	return (0);
 }
 
@@ -109,9 +124,10 @@ ingest_entry(const struct log_entry *e, void *arg)
 		return (-1);
 	}
 	in->prog.offset = e->end_offset;
+	/* a coarse clock read is a few ns: cheap enough per entry */
 	if (store_pending(in->st) >= INGEST_BATCH ||
-	    (in->prog.entries % 1024 == 0 &&
-	    time_now_ns() - in->last_commit_ns > INGEST_FLUSH_NS))
+	    (store_pending(in->st) > 0 &&
+	    clock_ns() - in->last_commit_ns > INGEST_FLUSH_NS))
 		return (ingest_commit(in));
 	return (0);
 }
@@ -135,7 +151,7 @@ ingest_input(struct ingest *in, const char *path,
 		free(cause);
 		return (-1);
 	}
-	in->last_commit_ns = time_now_ns();
+	in->last_commit_ns = clock_ns();
 	rv = cmd_read_input(path, cfg, &stats, &framing, &resume, &in_array);
 	/* the counting thread may still hold entries: let it finish */
 	if (in->pl != NULL)
@@ -155,6 +171,9 @@ ingest_input(struct ingest *in, const char *path,
 		free(cause);
 		in->failed = 1;
 	}
+	log_info("%s: %llu bytes, framing %s, catalogue %s", name,
+	    (unsigned long long)in->prog.bytes, entry_framing_name(framing),
+	    catalogue_version(in->cat));
 	if (!quiet && rv != -1)
 		log_warnx("%s: %llu entries, %llu counted, %llu duplicates, "
 		    "%llu too old, %llu bad, %llu lines skipped (%s)", name,

@@ -42,7 +42,8 @@ match_usage(FILE *f)
 	    "  --format F      text (default) or json\n"
 	    "  --unmatched     only entries no pattern matched that look like\n"
 	    "                  problems: WARNING and above, DEFAULT-severity\n"
-	    "                  stdout/stderr entries, requests with status >= 500\n"
+	    "                  stdout/stderr entries and text lines, requests\n"
+	    "                  with status >= 500\n"
 	    "  --service S, --revision R, --text   as for ingest\n"
 	    "  --patterns DIR  catalogue directory (repeatable)\n");
 }
@@ -206,6 +207,8 @@ cmd_match(int argc, char **argv)
 		if (m.per_pattern[i] > 0)
 			fprintf(stderr, "  %-28s %lu\n",
 			    catalogue_pattern(m.cat, i)->id, m.per_pattern[i]);
+	if (cmd_interrupted)
+		rv = EXIT_ERROR;
 	yajl_gen_free(m.g);
 	free(m.hits);
 	free(m.per_pattern);

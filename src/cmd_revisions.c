@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "log.h"
@@ -214,7 +215,14 @@ cmd_revisions(int argc, char **argv)
 		revisions_usage(stderr);
 		return (EXIT_ERROR);
 	}
-	if ((st = store_open(cmd_db_path(db), &cause)) == NULL) {
+	db = cmd_db_path(db);
+	if (access(db, F_OK) == -1) {
+		/* reading must not leave an empty database behind a typo */
+		log_warnx("%s: no such database (logaudit ingest creates it)",
+		    db);
+		return (EXIT_ERROR);
+	}
+	if ((st = store_open(db, &cause)) == NULL) {
 		log_warnx("%s", cause);
 		free(cause);
 		return (EXIT_ERROR);

@@ -187,7 +187,6 @@ struct entry_reader {
 	int			 line_open;
 	uint64_t		 line_offset;
 	uint64_t		 line_no;
-	int64_t			 now_ns;
 
 	/* resume point after the last delivered entry */
 	uint64_t		 resume_offset;
@@ -997,6 +996,7 @@ builder_emit(struct entry_reader *r, struct builder *b, uint64_t end)
 		/* an object or array: its compact serialisation */
 		n = json_compact(r->out_msg, b->cap + b->msg_obj_from,
 		    b->msg_obj_to - b->msg_obj_from);
+		cut = b->cap_len == sizeof(b->cap);
 	} else if (b->msg_prio == P_PP_STATUS && b->s_len[S_PP_METHOD] > 0) {
 		size_t	ml = b->s_len[S_PP_METHOD];
 
@@ -1039,6 +1039,8 @@ builder_emit(struct entry_reader *r, struct builder *b, uint64_t end)
 	if (e->timestamp_ns == TIME_NONE || b->bad_timestamp) {
 		problem(r, PROBLEM_BAD_TIMESTAMP, b->offset, b->line, 0,
 		    b->bad_timestamp ? "timestamp is not RFC 3339" :
+		    b->s_len[S_RECEIVE_TS] > 0 ? "no timestamp, and "
+		    "receiveTimestamp is not RFC 3339" :
 		    "entry has neither timestamp nor receiveTimestamp");
 		return (0);
 	}
@@ -1599,7 +1601,7 @@ text_emit(struct entry_reader *r)
 	e->is_text = 1;
 	e->kind = LOG_OTHER;
 	if (time_parse_leading(r->out_msg, n, &e->timestamp_ns) == -1)
-		e->timestamp_ns = r->now_ns;
+		e->timestamp_ns = time_now_ns();	/* when it was read */
 	e->receive_ns = TIME_NONE;
 	e->service = cstr(r->cfg.default_service != NULL ?
 	    r->cfg.default_service : "unknown");
@@ -1664,8 +1666,13 @@ is_yaml_line(const char *p, size_t n)
 {
 	size_t	 i, k;
 
-	if (n >= 3 && memcmp(p, "---", 3) == 0)
-		return (1);
+	/* a document start alone on its line: "--- Logging error ---"
+	 * from Python is a text line */
+	if (n >= 3 && memcmp(p, "---", 3) == 0) {
+		for (i = 3; i < n && (p[i] == ' ' || p[i] == '\r'); i++)
+			;
+		return (i == n);
+	}
 	for (i = 0; yaml_keys[i] != NULL; i++) {
 		k = strlen(yaml_keys[i]);
 		if (n > k && memcmp(p, yaml_keys[i], k) == 0 && p[k] == ':')
@@ -1756,7 +1763,6 @@ entry_reader_new(const struct entry_reader_config *cfg)
 	r->resume_line = r->lc_line;
 	r->last_restart = UINT64_MAX;
 	r->line = xmalloc(sizeof(*r->line));
-	r->now_ns = time_now_ns();
 	if (cfg->start_offset > 0 || cfg->start_in_array) {
 		/* resuming: the framing was decided by the first run */
 		if (cfg->force_text) {

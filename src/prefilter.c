@@ -194,8 +194,12 @@ best_run(const char *re, size_t from, size_t to, int ci, char *best)
 			is_lit = 1;
 			i++;
 		}
-		if (is_lit && ci && (unsigned char)c >= 0x80)
-			is_lit = 0;	/* no Unicode case folding here */
+		/* The automaton folds ASCII only.  Under (?i) PCRE2 folds by
+		 * Unicode, where k matches U+212A (Kelvin) and s U+017F (long
+		 * s): such letters cannot be required. */
+		if (is_lit && ci && ((unsigned char)c >= 0x80 ||
+		    c == 'k' || c == 'K' || c == 's' || c == 'S'))
+			is_lit = 0;
 		q = quantifier(re, i, &min);
 		i += q;
 		if (!is_lit) {

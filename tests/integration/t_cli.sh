@@ -116,6 +116,14 @@ is "$missing" "" "revisions --help mentions every option"
 #
 # An empty database.
 #
+run nodb "$LOGAUDIT" revisions --db "$T/typo.db" --format json
+is $? 2 "revisions on a missing database exits 2"
+grep_err nodb "typo.db: no such database" \
+    "revisions on a missing database names it"
+[ ! -e "$T/typo.db" ]
+ok $? "revisions on a missing database does not create it"
+printf '[]\n' > "$T/nothing.json"
+"$LOGAUDIT" ingest -q --db "$T/empty.db" "$T/nothing.json"
 run empty "$LOGAUDIT" revisions --db "$T/empty.db" --format json
 is $? 0 "revisions on a new database exits 0"
 "$PYTHON3" -c '
@@ -253,8 +261,8 @@ grep_err badcat "broken.conf:$bad_line" \
 grep -q -F "three.ndjson" "$T/badcat.err"
 ok $((! $?)) "ingest --patterns with a bad regex: the input is never read" ||
     diag_file "$T/badcat.err"
-is "$(rev_total "$T/badcat.db")" 0 \
-    "ingest --patterns with a bad regex: nothing counted"
+[ ! -e "$T/badcat.db" ]
+ok $? "ingest --patterns with a bad regex: no database even created"
 run badcat_match "$LOGAUDIT" match --patterns "$T/badcat" "$T/three.ndjson"
 is $? 2 "match --patterns with a bad regex: exit 2"
 is "$(wc -l <"$T/badcat_match.out" | tr -d ' ')" 0 \

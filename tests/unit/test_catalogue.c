@@ -197,6 +197,34 @@ test_match(void)
 		catalogue_free(c);
 	}
 
+	/* a duplicate inside a later directory is still an error */
+	d2 = subdir("m3");
+	write_file(d2, "a.conf", "[x-one]\ntitle = a\nregex = a\nexample = a\n"
+	    "[x-one]\ntitle = b\nregex = b\nexample = b\n");
+	dirs[0] = d;
+	dirs[1] = d2;
+	c = catalogue_load(dirs, &cause);
+	ok(c == NULL && cause != NULL && strstr(cause, "a.conf:5: duplicate"),
+	    "duplicate within an overriding directory");
+	free(cause);
+
+	/* the prefilter folds ASCII only; (?i) k and s fold wider */
+	d = subdir("fold");
+	write_file(d, "a.conf", "[x-k]\ntitle = t\nregex = (?i)kelvin\n"
+	    "example = Kelvin\n[x-s]\ntitle = t\nregex = (?i)stop\n"
+	    "example = STOP\n");
+	c = load1(d, &cause);
+	if (c != NULL) {
+		e = entry("200 \xe2\x84\xaa" "ELVIN", 0, 0, "");
+		is_int(catalogue_match(c, &e, hits), 1,
+		    "(?i)k matches the Kelvin sign despite the prefilter");
+		e = entry("\xc5\xbfTOP now", 0, 0, "");
+		is_int(catalogue_match(c, &e, hits), 1,
+		    "(?i)s matches the long s despite the prefilter");
+		catalogue_free(c);
+	} else
+		ok(0, "fold patterns load");
+
 	/* catastrophic backtracking hits the match limit, quickly */
 	d = subdir("slow");
 	write_file(d, "a.conf", "[x-slow]\ntitle = t\nregex = ^(a|aa)+$\n"

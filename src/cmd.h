@@ -41,6 +41,23 @@ int	cmd_read_input(const char *path, const struct entry_reader_config *cfg,
 	    struct entry_stats *stats, enum entry_framing *framing,
 	    uint64_t *resume_offset, int *resume_in_array);
 
+/* The input options ingest and match share, for their option tables. */
+#define CMD_INPUT_OPTIONS						\
+	{ "service", required_argument, NULL, 's' },			\
+	{ "revision", required_argument, NULL, 'r' },			\
+	{ "text", no_argument, NULL, 't' },				\
+	{ "patterns", required_argument, NULL, 'p' }
+
+struct cmd_input_opts {
+	struct entry_reader_config	 cfg;	/* --service, --revision, --text */
+	char				**pdirs;	/* --patterns, borrowed strings */
+	size_t				 npdirs;
+};
+
+/* Apply option ch of CMD_INPUT_OPTIONS; returns 1 if it was one. */
+int	cmd_input_option(struct cmd_input_opts *, int ch, char *arg);
+void	cmd_input_opts_clear(struct cmd_input_opts *);
+
 /* Bad entries of all kinds in stats. */
 uint64_t	cmd_bad_count(const struct entry_stats *);
 

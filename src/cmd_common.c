@@ -43,6 +43,37 @@ cmd_catalogue(char *const *dirs, size_t n)
 	return (c);
 }
 
+int
+cmd_input_option(struct cmd_input_opts *o, int ch, char *arg)
+{
+	switch (ch) {
+	case 's':
+		o->cfg.default_service = arg;
+		return (1);
+	case 'r':
+		o->cfg.default_revision = arg;
+		return (1);
+	case 't':
+		o->cfg.force_text = 1;
+		return (1);
+	case 'p':
+		o->pdirs = xreallocarray(o->pdirs, o->npdirs + 1,
+		    sizeof(*o->pdirs));
+		o->pdirs[o->npdirs++] = arg;
+		return (1);
+	default:
+		return (0);
+	}
+}
+
+void
+cmd_input_opts_clear(struct cmd_input_opts *o)
+{
+	free(o->pdirs);
+	o->pdirs = NULL;
+	o->npdirs = 0;
+}
+
 uint64_t
 cmd_bad_count(const struct entry_stats *s)
 {

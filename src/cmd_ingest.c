@@ -202,22 +202,19 @@ cmd_ingest(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' },
-		{ "service", required_argument, NULL, 's' },
-		{ "revision", required_argument, NULL, 'r' },
-		{ "text", no_argument, NULL, 't' },
+		CMD_INPUT_OPTIONS,
 		{ "strict", no_argument, NULL, 'S' },
 		{ "dedup-window", required_argument, NULL, 'w' },
-		{ "patterns", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "threads", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct entry_reader_config	 cfg;
+	struct cmd_input_opts		 io;
 	struct ingest			 in;
 	const char			*db = NULL;
-	char				**pdirs = NULL, *cause = NULL;
-	size_t				 npdirs = 0, i;
+	char				*cause = NULL;
+	size_t				 i;
 	struct store_pattern		*sp;
 	int64_t				 window = STORE_DEDUP_WINDOW_DEFAULT;
 	int				 ch, strict = 0, quiet = 0, rv = EXIT_OK;
@@ -225,22 +222,13 @@ cmd_ingest(int argc, char **argv)
 	static char			 dash[] = "-";
 	char				*stdin_only[] = { dash, NULL };
 
-	memset(&cfg, 0, sizeof(cfg));
+	memset(&io, 0, sizeof(io));
 	memset(&in, 0, sizeof(in));
 	threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
 	while ((ch = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			db = optarg;
-			break;
-		case 's':
-			cfg.default_service = optarg;
-			break;
-		case 'r':
-			cfg.default_revision = optarg;
-			break;
-		case 't':
-			cfg.force_text = 1;
 			break;
 		case 'S':
 			strict = 1;
@@ -250,14 +238,9 @@ cmd_ingest(int argc, char **argv)
 			    window <= 0) {
 				log_warnx("--dedup-window: bad duration "
 				    "\"%s\" (e.g. 90s, 12h, 7d)", optarg);
-				free(pdirs);
+				cmd_input_opts_clear(&io);
 				return (EXIT_ERROR);
 			}
-			break;
-		case 'p':
-			pdirs = xreallocarray(pdirs, npdirs + 1,
-			    sizeof(*pdirs));
-			pdirs[npdirs++] = optarg;
 			break;
 		case 'q':
 			quiet = 1;
@@ -267,18 +250,20 @@ cmd_ingest(int argc, char **argv)
 			    strcmp(optarg, "2") != 0) {
 				log_warnx("--threads: 1 or 2, not \"%s\"",
 				    optarg);
-				free(pdirs);
+				cmd_input_opts_clear(&io);
 				return (EXIT_ERROR);
 			}
 			threads = atoi(optarg);
 			break;
 		case 'h':
 			ingest_usage(stdout);
-			free(pdirs);
+			cmd_input_opts_clear(&io);
 			return (EXIT_OK);
 		default:
+			if (cmd_input_option(&io, ch, optarg))
+				break;
 			ingest_usage(stderr);
-			free(pdirs);
+			cmd_input_opts_clear(&io);
 			return (EXIT_ERROR);
 		}
 	}
@@ -286,8 +271,8 @@ cmd_ingest(int argc, char **argv)
 	argv += optind;
 
 	/* A catalogue error stops everything before any input is read. */
-	in.cat = cmd_catalogue(pdirs, npdirs);
-	free(pdirs);
+	in.cat = cmd_catalogue(io.pdirs, io.npdirs);
+	cmd_input_opts_clear(&io);
 	if (in.cat == NULL)
 		return (EXIT_ERROR);
 	db = cmd_db_path(db);
@@ -317,17 +302,17 @@ cmd_ingest(int argc, char **argv)
 	}
 	in.hits = xcalloc(catalogue_size(in.cat) + 1, sizeof(*in.hits));
 	in.ids = xcalloc(catalogue_size(in.cat) + 1, sizeof(*in.ids));
-	cfg.on_entry = ingest_entry;
-	cfg.arg = &in;
+	io.cfg.on_entry = ingest_entry;
+	io.cfg.arg = &in;
 	if (threads == 2 && (in.pl = pipeline_start(ingest_entry, &in)) !=
 	    NULL) {
-		cfg.on_entry = pipeline_push;
-		cfg.arg = in.pl;
+		io.cfg.on_entry = pipeline_push;
+		io.cfg.arg = in.pl;
 	}
 	if (argc == 0)
 		argv = stdin_only;
 	for (i = 0; argv[i] != NULL && !cmd_interrupted && !in.failed; i++)
-		if (ingest_input(&in, argv[i], &cfg, strict, quiet) == -1)
+		if (ingest_input(&in, argv[i], &io.cfg, strict, quiet) == -1)
 			rv = EXIT_ERROR;
 	if (catalogue_match_errors(in.cat) > 0)
 		log_warnx("%lu matches hit the PCRE2 match limit and counted as "

@@ -125,25 +125,21 @@ cmd_match(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "unmatched", no_argument, NULL, 'u' },
-		{ "service", required_argument, NULL, 's' },
-		{ "revision", required_argument, NULL, 'r' },
-		{ "text", no_argument, NULL, 't' },
-		{ "patterns", required_argument, NULL, 'p' },
+		CMD_INPUT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct entry_reader_config	 cfg;
+	struct cmd_input_opts		 io;
 	struct match_ctx		 m;
 	struct entry_stats		 stats;
 	enum entry_framing		 framing;
-	char				**pdirs = NULL;
 	static char			 dash[] = "-";
 	char				*stdin_only[] = { dash, NULL };
-	size_t				 npdirs = 0, i;
+	size_t				 i;
 	uint64_t			 off;
 	int				 ch, in_array, rv = EXIT_OK;
 
-	memset(&cfg, 0, sizeof(cfg));
+	memset(&io, 0, sizeof(io));
 	memset(&m, 0, sizeof(m));
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -151,53 +147,41 @@ cmd_match(int argc, char **argv)
 			if (report_format_parse(optarg, &m.format) == -1) {
 				log_warnx("--format: text or json, not \"%s\"",
 				    optarg);
-				free(pdirs);
+				cmd_input_opts_clear(&io);
 				return (EXIT_ERROR);
 			}
 			break;
 		case 'u':
 			m.unmatched = 1;
 			break;
-		case 's':
-			cfg.default_service = optarg;
-			break;
-		case 'r':
-			cfg.default_revision = optarg;
-			break;
-		case 't':
-			cfg.force_text = 1;
-			break;
-		case 'p':
-			pdirs = xreallocarray(pdirs, npdirs + 1,
-			    sizeof(*pdirs));
-			pdirs[npdirs++] = optarg;
-			break;
 		case 'h':
 			match_usage(stdout);
-			free(pdirs);
+			cmd_input_opts_clear(&io);
 			return (EXIT_OK);
 		default:
+			if (cmd_input_option(&io, ch, optarg))
+				break;
 			match_usage(stderr);
-			free(pdirs);
+			cmd_input_opts_clear(&io);
 			return (EXIT_ERROR);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	m.cat = cmd_catalogue(pdirs, npdirs);
-	free(pdirs);
+	m.cat = cmd_catalogue(io.pdirs, io.npdirs);
+	cmd_input_opts_clear(&io);
 	if (m.cat == NULL)
 		return (EXIT_ERROR);
 	m.hits = xcalloc(catalogue_size(m.cat) + 1, sizeof(*m.hits));
 	m.per_pattern = xcalloc(catalogue_size(m.cat) + 1,
 	    sizeof(*m.per_pattern));
 	m.g = report_json_new(0);
-	cfg.on_entry = match_entry;
-	cfg.arg = &m;
+	io.cfg.on_entry = match_entry;
+	io.cfg.arg = &m;
 	if (argc == 0)
 		argv = stdin_only;
 	for (i = 0; argv[i] != NULL && !cmd_interrupted; i++)
-		if (cmd_read_input(argv[i], &cfg, &stats, &framing, &off,
+		if (cmd_read_input(argv[i], &io.cfg, &stats, &framing, &off,
 		    &in_array) == -1)
 			rv = EXIT_ERROR;
 	fflush(stdout);

@@ -648,6 +648,8 @@ log_is(const struct log_entry *e, const char *want)
 	const char	*p;
 	size_t		 n, i, j, wl = strlen(want);
 
+	if (e->log_name.len == 0)
+		return (0);
 	p = memmem(e->log_name.p, e->log_name.len, "/logs/", 6);
 	if (p == NULL)
 		return (0);

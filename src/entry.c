@@ -416,6 +416,8 @@ note_buffer_tail(struct entry_reader *r, const unsigned char *p, size_t len)
 	const unsigned char	*nl;
 	size_t			 i, from;
 
+	if (len == 0)
+		return;
 	nl = memrchr(p, '\n', len);
 	if (nl == NULL) {
 		from = 0;

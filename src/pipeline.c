@@ -285,7 +285,8 @@ pipeline_push(const struct log_entry *e, void *arg)
 	memcpy(p, &rec, sizeof(rec));
 	p += sizeof(rec);
 	for (i = 0; i < NSTR; i++) {
-		memcpy(p, s[i].p, s[i].len);
+		if (s[i].len > 0)	/* an empty str may have p == NULL */
+			memcpy(p, s[i].p, s[i].len);
 		p += s[i].len;
 	}
 	pl->wpos += len;

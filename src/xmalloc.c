@@ -63,7 +63,8 @@ xstrndup(const char *s, size_t len)
 	char	*p;
 
 	p = xmalloc(len + 1);
-	memcpy(p, s, len);
+	if (len > 0)	/* an empty view may be (NULL, 0) */
+		memcpy(p, s, len);
 	p[len] = '\0';
 	return (p);
 }

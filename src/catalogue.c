@@ -55,10 +55,10 @@ struct pattern {
 	size_t			 re_base;	/* id of its first regex */
 	struct status_range	*status;
 	size_t			 status_count;
-	char			*log;		/* log id filter, decoded */
-	int			 min_severity;	/* -1: none */
-	size_t			 examples;
-	size_t			 counters;
+	char			***lits;	/* per regex: required literals */
+	int			*declared;	/* per regex: lits from "literal" */
+	struct pattern_example	*ex;
+	size_t			 ex_count;
 	char			*text;		/* its stanza, for the version */
 };
 
@@ -148,11 +148,19 @@ pattern_free(struct pattern *p)
 	for (i = 0; i < p->re_count; i++) {
 		pcre2_code_free(p->re[i]);
 		free(p->re_src[i]);
+		prefilter_lits_free(p->lits[i]);
 	}
 	free(p->re);
 	free(p->re_src);
+	free(p->lits);
+	free(p->declared);
+	for (i = 0; i < p->ex_count; i++) {
+		free(p->ex[i].text);
+		free(p->ex[i].source);
+	}
+	free(p->ex);
 	free(p->status);
-	free(p->log);
+	free(p->info.log);
 	free(p->info.id);
 	free(p->info.title);
 	free(p->info.category);
@@ -238,7 +246,24 @@ pattern_add_regex(struct pattern *p, const char *v, const char *file,
 	p->re_src = xreallocarray(p->re_src, p->re_count + 1,
 	    sizeof(*p->re_src));
 	p->re_src[p->re_count] = xstrdup(v);
+	p->lits = xreallocarray(p->lits, p->re_count + 1, sizeof(*p->lits));
+	p->lits[p->re_count] = prefilter_literals(v);
+	p->declared = xreallocarray(p->declared, p->re_count + 1,
+	    sizeof(*p->declared));
+	p->declared[p->re_count] = 0;
 	p->re[p->re_count++] = re;
+	p->info.regex_count = p->re_count;
+	return (0);
+}
+
+static int
+pattern_has_example(const struct pattern *p)
+{
+	size_t	i;
+
+	for (i = 0; i < p->ex_count; i++)
+		if (!p->ex[i].is_counter)
+			return (1);
 	return (0);
 }
 
@@ -252,7 +277,7 @@ pattern_check(const struct pattern *p, char **cause)
 	else if (p->re_count == 0 && p->status_count == 0)
 		xasprintf(cause, "%s:%d: pattern %s has no regex or status",
 		    p->info.file, p->info.line, p->info.id);
-	else if (p->examples == 0)
+	else if (!pattern_has_example(p))
 		xasprintf(cause, "%s:%d: pattern %s has no example",
 		    p->info.file, p->info.line, p->info.id);
 	else
@@ -261,9 +286,74 @@ pattern_check(const struct pattern *p, char **cause)
 }
 
 /* Apply one "key = value" line to p. */
+/* Resolve \n \t \e \\ in an example line (regexes keep theirs). */
+static char *
+example_unescape(const char *v)
+{
+	char	*out, *o;
+
+	out = o = xmalloc(strlen(v) + 1);
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' && v[1] != '\0' && strchr("nte\\", v[1])) {
+			v++;
+			*o++ = *v == 'n' ? '\n' : *v == 't' ? '\t' :
+			    *v == 'e' ? '\x1b' : '\\';
+		} else
+			*o++ = *v;
+	}
+	*o = '\0';
+	return (out);
+}
+
+static void
+pattern_add_example(struct pattern *p, const char *key, const char *v,
+    const char *source, int line)
+{
+	struct pattern_example	*x;
+
+	p->ex = xreallocarray(p->ex, p->ex_count + 1, sizeof(*p->ex));
+	x = &p->ex[p->ex_count++];
+	x->is_json = strstr(key, "-json") != NULL;
+	x->is_counter = strncmp(key, "counter", 7) == 0;
+	x->text = x->is_json ? xstrdup(v) : example_unescape(v);
+	x->source = source != NULL && *source != '\0' ? xstrdup(source) :
+	    NULL;
+	x->line = line;
+}
+
+/* "literal = text": a required literal of the regex just above. */
+static int
+pattern_add_literal(struct pattern *p, const char *v, const char *file,
+    int line, char **cause)
+{
+	char	***l;
+	size_t	  n = 0, k = p->re_count - 1, i;
+
+	if (p->re_count == 0 || *v == '\0') {
+		xasprintf(cause, "%s:%d: literal must follow a regex and not be "
+		    "empty", file, line);
+		return (-1);
+	}
+	l = &p->lits[k];
+	if (!p->declared[k]) {
+		/* declared literals replace extracted ones */
+		prefilter_lits_free(*l);
+		*l = NULL;
+		p->declared[k] = 1;
+	}
+	while (*l != NULL && (*l)[n] != NULL)
+		n++;
+	*l = xreallocarray(*l, n + 2, sizeof(**l));
+	(*l)[n] = xstrdup(v);
+	for (i = 0; (*l)[n][i] != '\0'; i++)
+		(*l)[n][i] = (char)tolower((unsigned char)(*l)[n][i]);
+	(*l)[n + 1] = NULL;
+	return (0);
+}
+
 static int
 pattern_set(struct pattern *p, const char *key, const char *v,
-    const char *file, int line, char **cause)
+    const char *source, const char *file, int line, char **cause)
 {
 	size_t	i;
 	int	sev;
@@ -295,22 +385,24 @@ pattern_set(struct pattern *p, const char *key, const char *v,
 			return (-1);
 		}
 		p->status_count++;
+		p->info.status_count = p->status_count;
 	} else if (strcmp(key, "log") == 0) {
-		free(p->log);
-		p->log = xstrdup(v);
+		free(p->info.log);
+		p->info.log = xstrdup(v);
+	} else if (strcmp(key, "literal") == 0) {
+		return (pattern_add_literal(p, v, file, line, cause));
 	} else if (strcmp(key, "min-severity") == 0) {
 		if ((sev = severity_parse(v, strlen(v))) < 0) {
 			xasprintf(cause, "%s:%d: unknown severity \"%s\"", file,
 			    line, v);
 			return (-1);
 		}
-		p->min_severity = sev;
+		p->info.min_severity = sev;
 	} else if (strcmp(key, "example") == 0 ||
-	    strcmp(key, "example-json") == 0) {
-		p->examples++;
-	} else if (strcmp(key, "counter") == 0 ||
+	    strcmp(key, "example-json") == 0 ||
+	    strcmp(key, "counter") == 0 ||
 	    strcmp(key, "counter-json") == 0) {
-		p->counters++;
+		pattern_add_example(p, key, v, source, line);
 	} else {
 		xasprintf(cause, "%s:%d: unknown key \"%s\"", file, line, key);
 		return (-1);
@@ -376,97 +468,138 @@ dir_ids_clear(struct dir_ids *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/*
+ * "[id]" at path:line opens a pattern: check the id and that this
+ * directory has not defined it yet.  Returns the new pattern, or NULL with
+ * *cause.
+ */
+static struct pattern *
+stanza_open(char *s, const char *path, int line, struct dir_ids *seen,
+    char **cause)
+{
+	struct pattern	*p;
+	char		*end;
+	size_t		 i;
+
+	end = strchr(s, ']');
+	if (end == NULL || end[1] != '\0') {
+		xasprintf(cause, "%s:%d: expected [pattern-id]", path, line);
+		return (NULL);
+	}
+	*end = '\0';
+	s++;
+	if (!valid_id(s)) {
+		xasprintf(cause, "%s:%d: bad id \"%s\": use lowercase letters, "
+		    "digits and '-'", path, line, s);
+		return (NULL);
+	}
+	for (i = 0; i < seen->n; i++) {
+		if (strcmp(seen->id[i], s) == 0) {
+			xasprintf(cause, "%s:%d: duplicate id \"%s\" (first in "
+			    "%s:%d)", path, line, s, seen->file[i],
+			    seen->line[i]);
+			return (NULL);
+		}
+	}
+	seen->id = xreallocarray(seen->id, seen->n + 1, sizeof(*seen->id));
+	seen->file = xreallocarray(seen->file, seen->n + 1,
+	    sizeof(*seen->file));
+	seen->line = xreallocarray(seen->line, seen->n + 1,
+	    sizeof(*seen->line));
+	seen->id[seen->n] = xstrdup(s);
+	seen->file[seen->n] = xstrdup(path);
+	seen->line[seen->n++] = line;
+	p = xcalloc(1, sizeof(*p));
+	p->info.id = xstrdup(s);
+	p->info.category = xstrdup("other");
+	p->info.level = LEVEL_ERROR;
+	p->info.file = xstrdup(path);
+	p->info.line = line;
+	p->info.min_severity = -1;
+	return (p);
+}
+
+/* Append a line to a growing text (comment block or stanza). */
+static void
+text_add(char **text, size_t *len, const char *s)
+{
+	size_t	l = strlen(s);
+
+	*text = xreallocarray(*text, *len + l + 2, 1);
+	memcpy(*text + *len, s, l);
+	(*text)[*len + l] = '\n';
+	*len += l + 1;
+	(*text)[*len] = '\0';
+}
+
+static int
+is_example_key(const char *key)
+{
+	return (strncmp(key, "example", 7) == 0 ||
+	    strncmp(key, "counter", 7) == 0);
+}
+
+/*
+ * Read one pattern file.  The comment block right above an example (or a
+ * run of examples) is its source; comments do not enter the version.
+ */
 static int
 catalogue_read_file(struct catalogue *c, const char *path,
     struct dir_ids *seen, char **cause)
 {
 	FILE		*f;
 	char		*buf = NULL, *s, *eq, *key;
-	size_t		 bufsz = 0, i;
+	char		*stanza = NULL, *comment = NULL, *source = NULL;
+	size_t		 bufsz = 0, stanza_len = 0, comment_len = 0;
 	ssize_t		 n;
-	int		 line = 0, rv = -1;
+	int		 line = 0, rv = -1, after_comment = 0;
 	struct pattern	*p = NULL;
-	size_t		 stanza_size = 0;
-	char		*stanza = NULL;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		return (-1);
 	}
-	for (;;) {
-		n = getline(&buf, &bufsz, f);
-		if (n != -1)
-			line++;
+	while ((n = getline(&buf, &bufsz, f)) != -1 || p != NULL) {
 		s = n == -1 ? NULL : trim(buf);
+		line += n != -1;
 		if (n == -1 || *s == '[') {
 			if (p != NULL) {
 				if (pattern_check(p, cause) == -1)
 					goto out;
 				p->text = stanza;
 				stanza = NULL;
-				stanza_size = 0;
+				stanza_len = 0;
 				catalogue_put(c, p);
 				p = NULL;
 			}
 			if (n == -1)
 				break;
-			eq = strchr(s, ']');
-			if (eq == NULL || eq[1] != '\0') {
-				xasprintf(cause, "%s:%d: expected [pattern-id]",
-				    path, line);
+			if ((p = stanza_open(s, path, line, seen, cause)) ==
+			    NULL)
 				goto out;
-			}
-			*eq = '\0';
-			if (!valid_id(s + 1)) {
-				xasprintf(cause, "%s:%d: bad id \"%s\": use "
-				    "lowercase letters, digits and '-'", path,
-				    line, s + 1);
-				goto out;
-			}
-			for (i = 0; i < seen->n; i++) {
-				if (strcmp(seen->id[i], s + 1) == 0) {
-					xasprintf(cause, "%s:%d: duplicate id "
-					    "\"%s\" (first in %s:%d)", path,
-					    line, s + 1, seen->file[i],
-					    seen->line[i]);
-					goto out;
-				}
-			}
-			seen->id = xreallocarray(seen->id, seen->n + 1,
-			    sizeof(*seen->id));
-			seen->file = xreallocarray(seen->file, seen->n + 1,
-			    sizeof(*seen->file));
-			seen->line = xreallocarray(seen->line, seen->n + 1,
-			    sizeof(*seen->line));
-			seen->id[seen->n] = xstrdup(s + 1);
-			seen->file[seen->n] = xstrdup(path);
-			seen->line[seen->n++] = line;
-			p = xcalloc(1, sizeof(*p));
-			p->info.id = xstrdup(s + 1);
-			p->info.category = xstrdup("other");
-			p->info.level = LEVEL_ERROR;
-			p->info.file = xstrdup(path);
-			p->info.line = line;
-			p->min_severity = -1;
-		}
-		if (*s == '\0' || *s == '#')
+			text_add(&stanza, &stanza_len, s);
+			free(source);
+			source = NULL;
+			after_comment = 0;
 			continue;
-		if (p != NULL) {
-			size_t	l = strlen(s);
-
-			stanza = xreallocarray(stanza, stanza_size + l + 2, 1);
-			memcpy(stanza + stanza_size, s, l);
-			stanza[stanza_size + l] = '\n';
-			stanza_size += l + 1;
-			stanza[stanza_size] = '\0';
 		}
-		if (*s == '[')
+		if (*s == '#') {
+			if (!after_comment)
+				comment_len = 0;
+			text_add(&comment, &comment_len, trim(s + 1));
+			after_comment = 1;
 			continue;
+		}
+		if (*s == '\0') {
+			after_comment = 0;
+			continue;
+		}
 		if (p == NULL) {
 			xasprintf(cause, "%s:%d: expected [pattern-id] before "
 			    "keys", path, line);
 			goto out;
 		}
+		text_add(&stanza, &stanza_len, s);
 		if ((eq = strchr(s, '=')) == NULL) {
 			xasprintf(cause, "%s:%d: expected key = value", path,
 			    line);
@@ -474,7 +607,16 @@ catalogue_read_file(struct catalogue *c, const char *path,
 		}
 		*eq = '\0';
 		key = trim(s);
-		if (pattern_set(p, key, trim(eq + 1), path, line, cause) == -1)
+		/* a comment right above starts a new source; a run of
+		 * examples shares it; any other key ends it */
+		if (!is_example_key(key) || after_comment) {
+			free(source);
+			source = is_example_key(key) && after_comment ?
+			    xstrndup(comment, comment_len - 1) : NULL;
+		}
+		after_comment = 0;
+		if (pattern_set(p, key, trim(eq + 1), source, path, line,
+		    cause) == -1)
 			goto out;
 	}
 	rv = 0;
@@ -485,6 +627,8 @@ out:
 	}
 	pattern_free(p);
 	free(stanza);
+	free(comment);
+	free(source);
 	free(buf);
 	fclose(f);
 	return (rv);
@@ -552,14 +696,13 @@ catalogue_prefilter(struct catalogue *c)
 	for (i = 0; i < c->count; i++) {
 		c->p[i]->re_base = id;
 		for (k = 0; k < c->p[i]->re_count; k++, id++) {
-			lits = prefilter_literals(c->p[i]->re_src[k]);
+			lits = c->p[i]->lits[k];
 			if (lits == NULL) {
 				c->always[id] = 1;
 				continue;
 			}
 			for (l = 0; lits[l] != NULL; l++)
 				prefilter_add(c->pf, lits[l], (uint32_t)id);
-			prefilter_lits_free(lits);
 		}
 	}
 	prefilter_build(c->pf);
@@ -621,6 +764,9 @@ catalogue_match_errors(const struct catalogue *c)
 	return (c->match_errors);
 }
 
+static size_t	catalogue_match_some(struct catalogue *,
+		    const struct log_entry *, size_t *, int);
+
 /* Copy msg without ANSI CSI sequences (ESC '[' ... final byte). */
 static size_t
 strip_ansi(char *dst, const char *src, size_t len)
@@ -671,6 +817,46 @@ log_is(const struct log_entry *e, const char *want)
 size_t
 catalogue_match(struct catalogue *c, const struct log_entry *e, size_t *out)
 {
+	return (catalogue_match_some(c, e, out, 1));
+}
+
+size_t
+catalogue_match_all(struct catalogue *c, const struct log_entry *e,
+    size_t *out)
+{
+	return (catalogue_match_some(c, e, out, 0));
+}
+
+size_t
+catalogue_examples(const struct catalogue *c, size_t i,
+    const struct pattern_example **out)
+{
+	*out = c->p[i]->ex;
+	return (c->p[i]->ex_count);
+}
+
+const char *
+catalogue_regex(const struct catalogue *c, size_t i, size_t k,
+    char *const **lits, int *declared)
+{
+	*lits = c->p[i]->lits[k];
+	*declared = c->p[i]->declared[k];
+	return (c->p[i]->re_src[k]);
+}
+
+void
+catalogue_status(const struct catalogue *c, size_t i, size_t k, int *lo,
+    int *hi)
+{
+	*lo = c->p[i]->status[k].lo;
+	*hi = c->p[i]->status[k].hi;
+}
+
+/* Match e; use_prefilter 0 runs every regex (to check the prefilter). */
+static size_t
+catalogue_match_some(struct catalogue *c, const struct log_entry *e,
+    size_t *out, int use_prefilter)
+{
 	const struct pattern	*p;
 	const char		*msg = e->message.p;
 	size_t			 len = e->message.len, i, k, n = 0, id;
@@ -689,16 +875,18 @@ catalogue_match(struct catalogue *c, const struct log_entry *e, size_t *out)
 	for (i = 0; i < c->count; i++) {
 		p = c->p[i];
 		id = p->re_base;
-		if (p->min_severity >= 0 && e->severity < p->min_severity)
+		if (p->info.min_severity >= 0 &&
+		    e->severity < p->info.min_severity)
 			continue;
-		if (p->log != NULL && !log_is(e, p->log))
+		if (p->info.log != NULL && !log_is(e, p->info.log))
 			continue;
 		hit = 0;
 		for (k = 0; k < p->status_count && !hit; k++)
 			hit = e->http_status >= p->status[k].lo &&
 			    e->http_status <= p->status[k].hi;
 		for (k = 0; k < p->re_count && !hit; k++) {
-			if (!c->always[id + k] && c->mark[id + k] != c->stamp)
+			if (use_prefilter && !c->always[id + k] &&
+			    c->mark[id + k] != c->stamp)
 				continue;	/* no required literal here */
 			rc = pcre2_match(p->re[k], (PCRE2_SPTR)msg, len, 0, 0,
 			    c->md, c->mctx);

@@ -26,6 +26,19 @@ struct pattern_info {
 	enum pattern_level	 level;
 	char			*file;		/* where it was defined */
 	int			 line;
+	int			 min_severity;	/* -1: any */
+	char			*log;		/* log id filter, or NULL */
+	size_t			 regex_count;
+	size_t			 status_count;
+};
+
+/* An example (must match) or counter (must not) of a pattern. */
+struct pattern_example {
+	char		*text;		/* escapes \n \t \e \\ resolved */
+	int		 is_json;	/* a whole LogEntry */
+	int		 is_counter;
+	char		*source;	/* the comment lines above it, or NULL */
+	int		 line;		/* in the pattern's file */
 };
 
 struct catalogue;
@@ -58,6 +71,26 @@ const struct pattern_info *catalogue_pattern(const struct catalogue *,
  */
 size_t			 catalogue_match(struct catalogue *,
 			    const struct log_entry *e, size_t *out);
+
+/* The same without the literal prefilter: every regex runs (for tests). */
+size_t			 catalogue_match_all(struct catalogue *,
+			    const struct log_entry *e, size_t *out);
+
+/* Pattern i's examples and counters, in file order. */
+size_t			 catalogue_examples(const struct catalogue *, size_t i,
+			    const struct pattern_example **out);
+
+/*
+ * Regex k of pattern i as written; *lits gets its required literals
+ * (NULL-terminated, declared with "literal" or extracted; NULL when it
+ * has none and runs on every message).
+ */
+const char		*catalogue_regex(const struct catalogue *, size_t i,
+			    size_t k, char *const **lits, int *declared);
+
+/* "lo-hi" of status range k of pattern i. */
+void			 catalogue_status(const struct catalogue *, size_t i,
+			    size_t k, int *lo, int *hi);
 
 /* Matches that hit PCRE2's match limit (counted as no match). */
 unsigned long		 catalogue_match_errors(const struct catalogue *);

@@ -18,6 +18,7 @@ extern volatile sig_atomic_t cmd_interrupted;
 int	cmd_ingest(int argc, char **argv);
 int	cmd_match(int argc, char **argv);
 int	cmd_revisions(int argc, char **argv);
+int	cmd_patterns(int argc, char **argv);
 
 /* Exit statuses every command uses (logaudit(1), EXIT STATUS). */
 #define EXIT_OK		0

@@ -24,6 +24,8 @@ static const struct {
 	    "show the patterns each entry matches, writing nothing" },
 	{ "revisions", cmd_revisions,
 	    "list services and revisions with their counts" },
+	{ "patterns", cmd_patterns,
+	    "list, show and test the pattern catalogue" },
 };
 
 static void

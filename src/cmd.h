@@ -34,11 +34,14 @@ struct catalogue *cmd_catalogue(char *const *dirs, size_t n);
 /*
  * Read one input (path, "-" for stdin) through a reader made from cfg;
  * problems are printed as "path:line: ..." (the first few of each
- * input).  Returns 0, 1 when interrupted or stopped by the callback, or
+ * input).  chunk_done(chunk_arg), when not NULL, runs after each chunk
+ * read is parsed: a live stream's entries must not wait in a batch while
+ * the next read blocks.  Returns 0, 1 when interrupted or stopped by the callback, or
  * -1 when the input cannot be read or is refused (the reason printed).
  * *stats and *framing receive the reader's figures.
  */
 int	cmd_read_input(const char *path, const struct entry_reader_config *cfg,
+	    void (*chunk_done)(void *), void *chunk_arg,
 	    struct entry_stats *stats, enum entry_framing *framing,
 	    uint64_t *resume_offset, int *resume_in_array);
 

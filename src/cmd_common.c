@@ -88,6 +88,8 @@ struct input_ctx {
 	struct entry_reader		*r;
 	const struct entry_reader_config *cfg;
 	unsigned			 shown;
+	void				(*chunk_done)(void *);
+	void				*chunk_arg;
 };
 
 static void
@@ -136,13 +138,17 @@ static int
 input_chunk(const void *buf, size_t len, void *arg)
 {
 	struct input_ctx	*in = arg;
+	int			 rv;
 
-	return (entry_reader_feed(in->r, buf, len));
+	rv = entry_reader_feed(in->r, buf, len);
+	if (in->chunk_done != NULL)
+		in->chunk_done(in->chunk_arg);
+	return (rv);
 }
 
 int
 cmd_read_input(const char *path, const struct entry_reader_config *cfg,
-    struct entry_stats *stats, enum entry_framing *framing,
+    void (*chunk_done)(void *), void *chunk_arg, struct entry_stats *stats, enum entry_framing *framing,
     uint64_t *resume_offset, int *resume_in_array)
 {
 	struct entry_reader_config	 c = *cfg;
@@ -153,6 +159,8 @@ cmd_read_input(const char *path, const struct entry_reader_config *cfg,
 	memset(&in, 0, sizeof(in));
 	in.path = strcmp(path, "-") == 0 ? "(stdin)" : path;
 	in.cfg = cfg;
+	in.chunk_done = chunk_done;
+	in.chunk_arg = chunk_arg;
 	c.on_problem = input_problem;
 	c.problem_arg = &in;
 	in.r = entry_reader_new(&c);

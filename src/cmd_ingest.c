@@ -132,6 +132,15 @@ ingest_entry(const struct log_entry *e, void *arg)
 	return (0);
 }
 
+/* After each chunk: hand what was parsed to the counting thread. */
+static void
+ingest_chunk_done(void *arg)
+{
+	struct ingest	*in = arg;
+
+	pipeline_flush(in->pl);
+}
+
 /* Ingest one input; returns 0, or -1 when it failed. */
 static int
 ingest_input(struct ingest *in, const char *path,
@@ -152,7 +161,8 @@ ingest_input(struct ingest *in, const char *path,
 		return (-1);
 	}
 	in->last_commit_ns = clock_ns();
-	rv = cmd_read_input(path, cfg, &stats, &framing, &resume, &in_array);
+	rv = cmd_read_input(path, cfg, in->pl != NULL ? ingest_chunk_done :
+	    NULL, in, &stats, &framing, &resume, &in_array);
 	/* the counting thread may still hold entries: let it finish */
 	if (in->pl != NULL)
 		(void)pipeline_drain(in->pl);

@@ -181,7 +181,7 @@ cmd_match(int argc, char **argv)
 	if (argc == 0)
 		argv = stdin_only;
 	for (i = 0; argv[i] != NULL && !cmd_interrupted; i++)
-		if (cmd_read_input(argv[i], &io.cfg, &stats, &framing, &off,
+		if (cmd_read_input(argv[i], &io.cfg, NULL, NULL, &stats, &framing, &off,
 		    &in_array) == -1)
 			rv = EXIT_ERROR;
 	fflush(stdout);

@@ -69,11 +69,11 @@ main(int argc, char **argv)
 	size_t			 k;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "-v") == 0 ||
-		    strcmp(argv[i], "--verbose") == 0)
+		if (strcmp(argv[i], "--verbose") == 0)
 			verbose++;
-		else if (strcmp(argv[i], "-vv") == 0)
-			verbose += 2;
+		else if (argv[i][1] == 'v' &&
+		    strspn(argv[i] + 1, "v") == strlen(argv[i] + 1))
+			verbose += (int)strlen(argv[i] + 1);	/* -v, -vv, ... */
 		else if (strcmp(argv[i], "--version") == 0) {
 			printf("logaudit %s\n", PACKAGE_VERSION);
 			return (EXIT_OK);

@@ -297,6 +297,13 @@ pipeline_push(const struct log_entry *e, void *arg)
 	return (0);
 }
 
+void
+pipeline_flush(struct pipeline *pl)
+{
+	if (pl->unpublished > 0)
+		pipeline_publish(pl);
+}
+
 int
 pipeline_drain(struct pipeline *pl)
 {

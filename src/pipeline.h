@@ -23,6 +23,9 @@ struct pipeline	*pipeline_start(entry_cb consume, void *arg);
  */
 int		 pipeline_push(const struct log_entry *e, void *pipeline);
 
+/* Hand the consumer what was pushed so far without waiting for a batch. */
+void		 pipeline_flush(struct pipeline *);
+
 /*
  * Wait until every pushed entry has been consumed.  Returns 0, or -1 when
  * the consumer stopped.  The consumer's state may be read after this.

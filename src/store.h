@@ -20,7 +20,7 @@ struct store;
 #define STORE_DEDUP_WINDOW_DEFAULT	(7LL * 86400 * 1000000000LL)	/* ns */
 #define STORE_SAMPLE_MAX		2048	/* bytes of a stored sample */
 /*
- * Dedup keys kept in memory between commits (~24 MiB); past it the set is
+ * Dedup keys kept in memory between commits (~12 MiB); past it the set is
  * dropped after a commit and reloads from the database per minute.
  */
 #define STORE_DEDUP_KEYS_MAX		250000

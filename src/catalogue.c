@@ -591,7 +591,11 @@ catalogue_read_file(struct catalogue *c, const char *path,
 			continue;
 		}
 		if (*s == '\0') {
+			/* a blank line ends a comment block and a run of
+			 * examples sharing a source */
 			after_comment = 0;
+			free(source);
+			source = NULL;
 			continue;
 		}
 		if (p == NULL) {
@@ -608,7 +612,7 @@ catalogue_read_file(struct catalogue *c, const char *path,
 		*eq = '\0';
 		key = trim(s);
 		/* a comment right above starts a new source; a run of
-		 * examples shares it; any other key ends it */
+		 * examples shares it; any other key or a blank line ends it */
 		if (!is_example_key(key) || after_comment) {
 			free(source);
 			source = is_example_key(key) && after_comment ?

@@ -142,8 +142,13 @@ patterns_show(struct catalogue *c, const char *id)
 		printf("min-severity %s\n", severity_name(pi->min_severity));
 	n = catalogue_examples(c, i, &ex);
 	for (k = 0; k < n; k++) {
-		if (ex[k].source != NULL)
-			printf("  # %s\n", ex[k].source);
+		if (ex[k].source != NULL) {
+			const char	*l = ex[k].source, *nl;
+
+			for (; (nl = strchr(l, '\n')) != NULL; l = nl + 1)
+				printf("  # %.*s\n", (int)(nl - l), l);
+			printf("  # %s\n", l);
+		}
 		printf("%-12s %s\n", ex[k].is_counter ? (ex[k].is_json ?
 		    "counter-json" : "counter") : (ex[k].is_json ?
 		    "example-json" : "example"), ex[k].text);

@@ -73,6 +73,9 @@ enum store_stmt_id {
 	S_RUN_UPDATE,
 	S_REVISIONS,
 	S_TOP_PATTERNS,
+	S_TPL_UPSERT,
+	S_TPL_EACH,
+	S_TPL_LIST,
 	S_COUNT
 };
 
@@ -183,6 +186,24 @@ static const char *const store_sql[S_COUNT] = {
 	    "SELECT pattern, count, first_ts, last_ts, sample "
 	    "FROM revision_patterns WHERE revision_id = ?1 "
 	    "ORDER BY count DESC, pattern LIMIT ?2",
+	[S_TPL_UPSERT] =
+	    "INSERT INTO templates (id, text, first_ts, last_ts) "
+	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET "
+	    "text = excluded.text, first_ts = min(first_ts, excluded.first_ts), "
+	    "last_ts = max(last_ts, excluded.last_ts)",
+	[S_TPL_EACH] =
+	    "SELECT t.id, t.text, coalesce((SELECT sum(rp.count) "
+	    "FROM revision_patterns rp WHERE rp.pattern = t.id), 0) "
+	    "FROM templates t ORDER BY t.first_ts, t.id",
+	/* one row per (template, revision), first revision first */
+	[S_TPL_LIST] =
+	    "SELECT t.id, t.text, r.project, r.location, r.service, "
+	    "r.revision, rp.count, rp.first_ts, rp.last_ts, rp.sample "
+	    "FROM templates t JOIN revision_patterns rp ON rp.pattern = t.id "
+	    "JOIN revisions r ON r.id = rp.revision_id "
+	    "WHERE (?1 IS NULL OR r.service = ?1) "
+	    "AND (?2 IS NULL OR r.revision = ?2) "
+	    "ORDER BY t.first_ts, t.id, rp.first_ts",
 };
 
 /*
@@ -214,6 +235,9 @@ struct batch_rev {
 struct batch_pattern {
 	char		*id;
 	uint32_t	 next;		/* next pattern with the same hash */
+	char		*tpl_text;	/* a template's current text, or NULL */
+	int64_t		 tpl_first_ns;	/* its entries' times in the batch */
+	int64_t		 tpl_last_ns;
 };
 
 /* The first message counted under a (revision, pattern) in the batch. */
@@ -713,8 +737,10 @@ store_batch_clear(struct store *st)
 		free(st->revs[i].build_id);
 	}
 	st->revs_count = 0;
-	for (i = 0; i < st->patterns_count; i++)
+	for (i = 0; i < st->patterns_count; i++) {
 		free(st->patterns[i].id);
+		free(st->patterns[i].tpl_text);
+	}
 	st->patterns_count = 0;
 	for (i = 0; i < st->minutes_count; i++)
 		free(st->minutes[i].keys);
@@ -1094,6 +1120,7 @@ store_pattern(struct store *st, const char *id)
 	store_grow((void **)&st->patterns, &st->patterns_size,
 	    st->patterns_count, sizeof(*st->patterns));
 	pi = (uint32_t)st->patterns_count++;
+	memset(&st->patterns[pi], 0, sizeof(st->patterns[pi]));
 	st->patterns[pi].id = xstrdup(id);
 	st->patterns[pi].next = is_new ? STORE_NONE : *head;
 	*head = pi;
@@ -1185,6 +1212,106 @@ store_count_pattern(struct store *st, uint32_t ri, uint32_t pi,
 		rv->first_ns = e->timestamp_ns;
 	if (e->timestamp_ns > rv->last_ns)
 		rv->last_ns = e->timestamp_ns;
+}
+
+void
+store_template(struct store *st, const char *id, const char *text,
+    int64_t ts)
+{
+	struct batch_pattern	*bp;
+	uint32_t		 pi;
+
+	pi = store_pattern(st, id);	/* may move st->patterns */
+	bp = &st->patterns[pi];
+	if (bp->tpl_text == NULL || strcmp(bp->tpl_text, text) != 0) {
+		free(bp->tpl_text);
+		bp->tpl_text = repair_dup(text, strlen(text), STORE_SAMPLE_MAX);
+	}
+	if (bp->tpl_first_ns == 0 || ts < bp->tpl_first_ns)
+		bp->tpl_first_ns = ts;
+	if (ts > bp->tpl_last_ns)
+		bp->tpl_last_ns = ts;
+}
+
+int
+store_templates_each(struct store *st, store_template_fn fn, void *arg,
+    char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if ((s = store_stmt(st, S_TPL_EACH, cause)) == NULL)
+		return (-1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (fn((const char *)sqlite3_column_text(s, 0),
+		    (const char *)sqlite3_column_text(s, 1),
+		    (uint64_t)sqlite3_column_int64(s, 2), arg) == -1)
+			break;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		store_cause(st, cause, "reading templates");
+		sqlite3_reset(s);
+		return (-1);
+	}
+	sqlite3_reset(s);
+	return (0);
+}
+
+int
+store_templates(struct store *st, const char *service, const char *revision,
+    struct store_template_row **out, size_t *n, char **cause)
+{
+	struct store_template_row	*v = NULL, *t;
+	sqlite3_stmt			*s;
+	size_t				 count = 0, size = 0;
+	int				 rc;
+
+	if ((s = store_stmt(st, S_TPL_LIST, cause)) == NULL)
+		return (-1);
+	bind_text(s, 1, service);
+	bind_text(s, 2, revision);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_grow((void **)&v, &size, count, sizeof(*v));
+		t = &v[count++];
+		t->id = column_dup(s, 0);
+		t->text = column_dup(s, 1);
+		t->project = column_dup(s, 2);
+		t->location = column_dup(s, 3);
+		t->service = column_dup(s, 4);
+		t->revision = column_dup(s, 5);
+		t->count = (uint64_t)sqlite3_column_int64(s, 6);
+		t->first_ns = sqlite3_column_int64(s, 7);
+		t->last_ns = sqlite3_column_int64(s, 8);
+		t->sample = column_dup(s, 9);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_cause(st, cause, "reading templates");
+		store_templates_free(v, count);
+		return (-1);
+	}
+	*out = v;
+	*n = count;
+	return (0);
+}
+
+void
+store_templates_free(struct store_template_row *v, size_t n)
+{
+	size_t	i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].id);
+		free(v[i].text);
+		free(v[i].project);
+		free(v[i].location);
+		free(v[i].service);
+		free(v[i].revision);
+		free(v[i].sample);
+	}
+	free(v);
 }
 
 enum store_verdict
@@ -1415,6 +1542,29 @@ store_write_rev_patterns(struct store *st, char **cause)
 }
 
 static int
+store_write_templates(struct store *st, char **cause)
+{
+	struct batch_pattern	*bp;
+	sqlite3_stmt		*s;
+	size_t			 i;
+
+	if ((s = store_stmt(st, S_TPL_UPSERT, cause)) == NULL)
+		return (-1);
+	for (i = 0; i < st->patterns_count; i++) {
+		bp = &st->patterns[i];
+		if (bp->tpl_text == NULL)
+			continue;
+		bind_text(s, 1, bp->id);
+		bind_text(s, 2, bp->tpl_text);
+		sqlite3_bind_int64(s, 3, bp->tpl_first_ns);
+		sqlite3_bind_int64(s, 4, bp->tpl_last_ns);
+		if (store_finish(st, s, "writing templates", cause) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+static int
 store_write_catalogues(struct store *st, char **cause)
 {
 	sqlite3_stmt	*s;
@@ -1504,6 +1654,8 @@ store_write_batch(struct store *st, const struct store_progress *p,
 	if (store_write_rev_patterns(st, cause) == -1)
 		return (-1);
 	if (store_write_catalogues(st, cause) == -1)
+		return (-1);
+	if (store_write_templates(st, cause) == -1)
 		return (-1);
 	if (store_write_dedup(st, cause) == -1)
 		return (-1);

@@ -101,6 +101,43 @@ int		 store_commit(struct store *, const struct store_progress *p,
 int		 store_run_end(struct store *, const struct store_progress *p,
 		    const char *status, const char *message, char **cause);
 
+/*
+ * Note template id's current text, seen at entry time ts; call before
+ * store_add() counts the entry under id.  Written with the batch.
+ */
+void		 store_template(struct store *, const char *id,
+		    const char *text, int64_t ts);
+
+/* Each stored template with its total count, oldest first. */
+typedef int	(*store_template_fn)(const char *id, const char *text,
+		    uint64_t count, void *arg);
+int		 store_templates_each(struct store *, store_template_fn fn,
+		    void *arg, char **cause);
+
+/* A template as counted in one revision. */
+struct store_template_row {
+	char		*id;
+	char		*text;
+	char		*project;
+	char		*location;
+	char		*service;
+	char		*revision;
+	uint64_t	 count;
+	int64_t		 first_ns;
+	int64_t		 last_ns;
+	char		*sample;
+};
+
+/*
+ * Templates by (template, revision), optionally of one service and
+ * revision, the oldest template first and within it its first revision
+ * first.  Caller frees with store_templates_free().
+ */
+int		 store_templates(struct store *, const char *service,
+		    const char *revision, struct store_template_row **out,
+		    size_t *n, char **cause);
+void		 store_templates_free(struct store_template_row *, size_t n);
+
 /* A revision as `logaudit revisions` shows it. */
 struct store_revision {
 	int64_t		 id;

@@ -229,18 +229,18 @@ test_migrations(void)
 	int		 i;
 
 	st = open_ok(db);
-	is_int(q_int(db, "PRAGMA user_version"), 1,
-	    "fresh file: user_version 1");
+	is_int(q_int(db, "PRAGMA user_version"), 2,
+	    "fresh file: user_version 2 (both migrations)");
 	is_str(q_str(db, "PRAGMA journal_mode"), "wal", "journal_mode WAL");
 	is_int(q_int(db, "SELECT count(*) FROM sqlite_master WHERE "
-	    "type = 'view'"), 4, "four views");
+	    "type = 'view'"), 5, "five views (template_summary too)");
 	e = entry("api-00001-abc", "m1", t0);
 	is_int(add(st, &e, NULL, NULL), STORE_COUNTED, "entry counted");
 	ok(commit_ok(st), "commit");
 	store_close(st);
 
 	st = open_ok(db);
-	is_int(q_int(db, "PRAGMA user_version"), 1, "reopened: user_version 1");
+	is_int(q_int(db, "PRAGMA user_version"), 2, "reopened: user_version 1");
 	is_int(rev_col(db, "entries", "api-00001-abc"), 1,
 	    "reopened: data kept");
 	e = entry("api-00001-abc", "m2", t0);
@@ -969,6 +969,60 @@ cleanup(void)
 	rmdir(test_dir);
 }
 
+static int
+tpl_each(const char *id, const char *text, uint64_t count, void *arg)
+{
+	char	*out = arg;
+	size_t	 l = strlen(out);
+
+	snprintf(out + l, 512 - l, "%s|%s|%llu\n", id, text,
+	    (unsigned long long)count);
+	return (0);
+}
+
+/* Templates: stored with the batch, text widened in place, id kept. */
+static void
+test_templates(void)
+{
+	const char			*db = db_path("tpl.db");
+	struct store			*st;
+	struct log_entry		 e;
+	struct store_template_row	*rows;
+	char				 got[512] = "", *cause = NULL;
+	size_t				 n = 0;
+	int64_t				 t0 = 1756340000LL * NS_PER_SEC;
+
+	st = open_ok(db);
+	e = entry("api-00001-abc", "t1", t0);
+	e.message = S("Connection to 10.0.0.1 refused");
+	store_template(st, "tpl-00000000000000aa", "Connection to <*> refused",
+	    t0);
+	add(st, &e, "tpl-00000000000000aa", NULL);
+	e = entry("api-00002-def", "t2", t0 + NS_PER_SEC);
+	store_template(st, "tpl-00000000000000aa", "Connection <*> <*> refused",
+	    t0 + NS_PER_SEC);
+	add(st, &e, "tpl-00000000000000aa", NULL);
+	ok(commit_ok(st), "templates commit");
+	ok(store_templates_each(st, tpl_each, got, &cause) == 0,
+	    "templates read back");
+	is_str(got, "tpl-00000000000000aa|Connection <*> <*> refused|2\n",
+	    "one template, widened text, count over both revisions");
+	ok(store_templates(st, "api", "api-00002-def", &rows, &n, &cause) == 0,
+	    "templates of one revision");
+	is_int(n, 1, "one row for that revision");
+	if (n == 1) {
+		is_str(rows[0].revision, "api-00002-def", "its revision");
+		is_int(rows[0].count, 1, "its count there");
+	}
+	store_templates_free(rows, n);
+	ok(store_templates(st, NULL, NULL, &rows, &n, &cause) == 0 && n == 2 &&
+	    strcmp(rows[0].revision, "api-00001-abc") == 0,
+	    "all revisions, the first revision first");
+	store_templates_free(rows, n);
+	store_close(st);
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -993,6 +1047,7 @@ main(void)
 	test_failed_commit();
 	test_two_writers();
 	test_runs();
+	test_templates();
 	cleanup();
 	return (done_testing());
 }

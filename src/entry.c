@@ -1961,3 +1961,55 @@ entry_reader_resume_offset(const struct entry_reader *r, int *in_array,
 		*line = r->resume_line;
 	return (r->resume_offset);
 }
+
+/* ---- classification ---------------------------------------------------- */
+
+/* Case-insensitive: does word occur in s? */
+static int
+has_word(const char *s, size_t len, const char *word)
+{
+	size_t	wl = strlen(word), i;
+
+	for (i = 0; i + wl <= len; i++)
+		if ((s[i] | 0x20) == word[0] &&
+		    strncasecmp(s + i, word, wl) == 0)
+			return (1);
+	return (0);
+}
+
+/* An access line's status: '" 404 ' after the request line's quote. */
+static int
+access_status(const char *s, size_t len)
+{
+	const char	*q = s, *end = s + len;
+
+	while ((q = memchr(q, '"', (size_t)(end - q))) != NULL) {
+		q++;
+		if (end - q >= 5 && q[0] == ' ' && q[1] >= '1' && q[1] <= '5' &&
+		    q[2] >= '0' && q[2] <= '9' && q[3] >= '0' && q[3] <= '9' &&
+		    (q + 4 == end || q[4] == ' ' || q[4] == '\n'))
+			return ((q[1] - '0') * 100 + (q[2] - '0') * 10 +
+			    (q[3] - '0'));
+	}
+	return (0);
+}
+
+int
+entry_is_problem(const struct log_entry *e, int min_severity)
+{
+	static const char	*words[] = { "error", "exception", "failed",
+	    "fatal", "traceback", "panic", "refused", "denied", NULL };
+	const char		*m = e->message.p;
+	size_t			 i, len = e->message.len;
+
+	if (e->http_status >= 500)
+		return (1);
+	if (e->severity > 0)
+		return (e->severity >= min_severity);
+	if (e->kind != LOG_STDOUT && e->kind != LOG_STDERR && !e->is_text)
+		return (0);
+	for (i = 0; words[i] != NULL; i++)
+		if (has_word(m, len, words[i]))
+			return (1);
+	return (access_status(m, len) >= 400);
+}

@@ -137,6 +137,15 @@ struct entry_stats {
 	uint64_t	skipped_lines;	/* non-JSON lines skipped */
 };
 
+/*
+ * Does e look like a problem worth grouping when no pattern knows it?
+ * Severity min_severity and above; request logs with status >= 500; and
+ * entries with no severity (what most apps print to stdout/stderr) whose
+ * text says so: error, exception, failed, fatal, traceback, panic,
+ * refused, denied, or an access line with a 4xx/5xx status.
+ */
+int		 entry_is_problem(const struct log_entry *e, int min_severity);
+
 struct entry_reader;
 
 /* A new reader; cfg is copied. */

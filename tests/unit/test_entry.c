@@ -491,6 +491,45 @@ test_resume(void)
 	is_int(g2.nproblems, 0, "resume: no problems");
 }
 
+static void
+test_is_problem(void)
+{
+	struct log_entry	e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = LOG_STDERR;
+	e.message.p = "ValueError: boom";
+	e.message.len = 16;
+	ok(entry_is_problem(&e, 400), "DEFAULT stderr with Error: a problem");
+	e.message.p = "Booting worker with pid: 7";
+	e.message.len = 26;
+	ok(!entry_is_problem(&e, 400), "DEFAULT stderr, no error word: not");
+	e.message.p = "INFO:     1.2.3.4:0 - \"GET /x HTTP/1.1\" 404 Not Found";
+	e.message.len = strlen(e.message.p);
+	ok(entry_is_problem(&e, 400), "a 404 access line: a problem");
+	e.message.p = "INFO:     1.2.3.4:0 - \"GET /x HTTP/1.1\" 200 OK";
+	e.message.len = strlen(e.message.p);
+	ok(!entry_is_problem(&e, 400), "a 200 access line: not");
+	e.severity = 200;
+	e.message.p = "request failed";
+	e.message.len = 14;
+	ok(!entry_is_problem(&e, 400), "INFO says failed: below the severity");
+	e.severity = 400;
+	ok(entry_is_problem(&e, 400), "WARNING: a problem");
+	ok(!entry_is_problem(&e, 500), "WARNING under --templates-min-severity "
+	    "ERROR: not");
+	e.severity = 200;
+	e.http_status = 503;
+	e.kind = LOG_REQUESTS;
+	ok(entry_is_problem(&e, 500), "a 503 request: a problem");
+	e.http_status = 0;
+	e.kind = LOG_SYSTEM;
+	e.severity = 0;
+	e.message.p = "error";
+	e.message.len = 5;
+	ok(!entry_is_problem(&e, 400), "DEFAULT outside stdout/stderr: not");
+}
+
 int
 main(void)
 {
@@ -500,5 +539,6 @@ main(void)
 	test_bad_input();
 	test_text();
 	test_resume();
+	test_is_problem();
 	return (done_testing());
 }

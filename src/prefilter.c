@@ -24,7 +24,10 @@ struct ac_out {
 };
 
 struct prefilter {
-	int32_t		*delta;		/* states x 256: the DFA */
+	int32_t		*delta;		/* states x 256: the DFA being built */
+	int32_t		*cdelta;	/* states x nclass: the DFA scanned */
+	unsigned char	 cls[AC_ALPHABET];	/* byte -> class, case folded */
+	size_t		 nclass;
 	int32_t		*fail;
 	int32_t		*out;		/* first output of a state, -1 none */
 	size_t		 states;
@@ -336,6 +339,7 @@ prefilter_free(struct prefilter *pf)
 	if (pf == NULL)
 		return;
 	free(pf->delta);
+	free(pf->cdelta);
 	free(pf->fail);
 	free(pf->out);
 	free(pf->outs);
@@ -367,6 +371,49 @@ prefilter_add(struct prefilter *pf, const char *lit, uint32_t id)
 		s = t;
 	}
 	ac_out_add(pf, s, id);
+}
+
+/*
+ * Shrink the DFA's rows from 256 bytes to the classes of bytes the
+ * literals use (plus one for all others): with hundreds of patterns the
+ * full table is megabytes and every scanned byte would miss the cache.
+ */
+static void
+prefilter_compress(struct prefilter *pf)
+{
+	unsigned char	 rep[AC_ALPHABET];
+	size_t		 s, c, b;
+	int		 used[AC_ALPHABET] = { 0 };
+
+	/* a byte is used when the trie moves on it from some state */
+	for (s = 0; s < pf->states; s++)
+		for (b = 0; b < AC_ALPHABET; b++)
+			if (pf->fold[b] == b && pf->delta[s * AC_ALPHABET + b] != 0)
+				used[b] = 1;
+	pf->nclass = 1;		/* class 0: bytes no literal holds */
+	rep[0] = 0;
+	memset(pf->cls, 0, sizeof(pf->cls));
+	for (b = 0; b < AC_ALPHABET; b++) {
+		if (!used[b])
+			continue;
+		rep[pf->nclass] = (unsigned char)b;
+		pf->cls[b] = (unsigned char)pf->nclass++;
+	}
+	for (b = 0; b < AC_ALPHABET; b++)
+		if (pf->fold[b] != b)
+			pf->cls[b] = pf->cls[pf->fold[b]];
+	/* class 0 must stand for a byte that is no literal's */
+	for (b = 0; b < AC_ALPHABET && used[pf->fold[b]]; b++)
+		;
+	rep[0] = (unsigned char)(b < AC_ALPHABET ? b : 0);
+	pf->cdelta = xreallocarray(NULL, pf->states * pf->nclass,
+	    sizeof(*pf->cdelta));
+	for (s = 0; s < pf->states; s++)
+		for (c = 0; c < pf->nclass; c++)
+			pf->cdelta[s * pf->nclass + c] =
+			    pf->delta[s * AC_ALPHABET + rep[c]];
+	free(pf->delta);
+	pf->delta = NULL;
 }
 
 void
@@ -403,6 +450,7 @@ prefilter_build(struct prefilter *pf)
 		}
 	}
 	free(queue);
+	prefilter_compress(pf);
 }
 
 void
@@ -410,12 +458,12 @@ prefilter_scan(const struct prefilter *pf, const char *text, size_t len,
     uint32_t *mark, uint32_t stamp)
 {
 	const unsigned char	*p = (const unsigned char *)text;
-	const int32_t		*delta = pf->delta;
+	const int32_t		*delta = pf->cdelta;
+	size_t			 i, nclass = pf->nclass;
 	int32_t			 s = 0, o;
-	size_t			 i;
 
 	for (i = 0; i < len; i++) {
-		s = delta[s * AC_ALPHABET + pf->fold[p[i]]];
+		s = delta[(size_t)s * nclass + pf->cls[p[i]]];
 		for (o = pf->out[s]; o != -1; o = pf->outs[o].next)
 			mark[pf->outs[o].id] = stamp;
 	}

@@ -389,6 +389,13 @@ pattern_set(struct pattern *p, const char *key, const char *v,
 	} else if (strcmp(key, "log") == 0) {
 		free(p->info.log);
 		p->info.log = xstrdup(v);
+	} else if (strcmp(key, "generic") == 0) {
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
+			xasprintf(cause, "%s:%d: generic must be yes or no",
+			    file, line);
+			return (-1);
+		}
+		p->info.generic = strcmp(v, "yes") == 0;
 	} else if (strcmp(key, "literal") == 0) {
 		return (pattern_add_literal(p, v, file, line, cause));
 	} else if (strcmp(key, "min-severity") == 0) {

@@ -30,6 +30,9 @@ struct pattern_info {
 	char			*log;		/* log id filter, or NULL */
 	size_t			 regex_count;
 	size_t			 status_count;
+	int			 generic;	/* "generic = yes": counts, but does
+						   not keep an entry from its
+						   template */
 };
 
 /* An example (must match) or counter (must not) of a pattern. */

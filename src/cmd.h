@@ -11,14 +11,17 @@
 
 #include "catalogue.h"
 #include "entry.h"
+#include "store.h"
 
 /* Set by SIGINT/SIGTERM (main.c); commands stop at the next chunk. */
 extern volatile sig_atomic_t cmd_interrupted;
 
+int	cmd_fingerprint(int argc, char **argv);
 int	cmd_ingest(int argc, char **argv);
 int	cmd_match(int argc, char **argv);
 int	cmd_revisions(int argc, char **argv);
 int	cmd_patterns(int argc, char **argv);
+int	cmd_templates(int argc, char **argv);
 
 /* Exit statuses every command uses (logaudit(1), EXIT STATUS). */
 #define EXIT_OK		0
@@ -27,6 +30,13 @@ int	cmd_patterns(int argc, char **argv);
 
 /* The database path: --db, else LOGAUDIT_DB, else ./logaudit.db. */
 const char	*cmd_db_path(const char *opt);
+
+/*
+ * Open the database of a reading command: one that does not exist is an
+ * error (reading must not leave an empty database behind a typo).
+ * Returns NULL after saying why.
+ */
+struct store	*cmd_store_existing(const char *opt_db);
 
 /* Load the catalogue from --patterns dirs or the search order. */
 struct catalogue *cmd_catalogue(char *const *dirs, size_t n);

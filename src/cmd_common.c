@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "log.h"
@@ -25,6 +26,25 @@ cmd_db_path(const char *opt)
 	if ((env = getenv("LOGAUDIT_DB")) != NULL && *env != '\0')
 		return (env);
 	return ("logaudit.db");
+}
+
+struct store *
+cmd_store_existing(const char *opt_db)
+{
+	struct store	*st;
+	const char	*db = cmd_db_path(opt_db);
+	char		*cause = NULL;
+
+	if (access(db, F_OK) == -1) {
+		log_warnx("%s: no such database (logaudit ingest creates it)",
+		    db);
+		return (NULL);
+	}
+	if ((st = store_open(db, &cause)) == NULL) {
+		log_warnx("%s", cause);
+		free(cause);
+	}
+	return (st);
 }
 
 struct catalogue *

@@ -14,6 +14,7 @@
 #include "catalogue.h"
 #include "cmd.h"
 #include "entry.h"
+#include "fingerprint.h"
 #include "log.h"
 #include "pipeline.h"
 #include "store.h"
@@ -32,6 +33,8 @@ struct ingest {
 	int64_t			 last_commit_ns;
 	int			 failed;	/* a database error happened */
 	struct pipeline		*pl;		/* NULL: one thread */
+	struct fp_table		*fp;		/* templates; NULL: off */
+	int			 tpl_min_severity;
 };
 
 static void
@@ -41,6 +44,8 @@ ingest_usage(FILE *f)
 	    "usage: logaudit ingest [--db PATH] [--service S] [--revision R]\n"
 	    "                       [--text] [--strict] [--dedup-window D]\n"
 	    "                       [--patterns DIR]... [--threads N] [-q]\n"
+	    "                       [--templates-min-severity SEV]\n"
+	    "                       [--no-templates]\n"
 	    "                       [FILE...|-]\n"
 	    "\n"
 	    "Read Cloud Logging exports (gcloud logging read --format=json,\n"
@@ -59,6 +64,11 @@ ingest_usage(FILE *f)
 	    "  --dedup-window D    keep dedup keys for D of entry time; older\n"
 	    "                      entries are refused (default 7d)\n"
 	    "  --patterns DIR      catalogue directory (repeatable)\n"
+	    "  --templates-min-severity SEV\n"
+	    "                      group unmatched entries of this severity and\n"
+	    "                      above into templates (default WARNING; also\n"
+	    "                      severity-less errors and requests >= 500)\n"
+	    "  --no-templates      count catalogue patterns only\n"
 	    "  --threads N         1: read, match and count on one thread;\n"
 	    "                      2 (default with two or more CPUs): parse on\n"
 	    "                      one, match and count on the other\n"
@@ -98,18 +108,36 @@ static int
 ingest_entry(const struct log_entry *e, void *arg)
 {
 	struct ingest		*in = arg;
-	size_t			 n, i;
+	const struct fp_template *tpl = NULL;
+	size_t			 n, i, specific;
 	enum store_verdict	 v;
 	char			*cause = NULL;
 
 	n = catalogue_match(in->cat, e, in->hits);
-	for (i = 0; i < n; i++)
+	specific = 0;
+	for (i = 0; i < n; i++) {
 		in->ids[i] = catalogue_pattern(in->cat, in->hits[i])->id;
+		specific += !catalogue_pattern(in->cat, in->hits[i])->generic;
+	}
+	/* A problem no specific pattern knows gets a template of its own:
+	 * "an ERROR line" says nothing about which error it is. */
+	if (specific == 0 && in->fp != NULL &&
+	    entry_is_problem(e, in->tpl_min_severity)) {
+		const struct fp_template	*t;
+
+		t = fp_add(in->fp, e->message.p, e->message.len);
+		in->ids[n++] = t->id;	/* lives until the next fp_add */
+		tpl = t;
+	}
 	in->prog.entries++;
 	v = store_add(in->st, e, in->ids, n, &cause);
 	switch (v) {
 	case STORE_COUNTED:
 		in->prog.counted++;
+		/* only a counted entry makes its template known */
+		if (tpl != NULL)
+			store_template(in->st, tpl->id, tpl->text,
+			    e->timestamp_ns);
 		break;
 	case STORE_DUPLICATE:
 		in->prog.duplicates++;
@@ -130,6 +158,32 @@ ingest_entry(const struct log_entry *e, void *arg)
 	    clock_ns() - in->last_commit_ns > INGEST_FLUSH_NS))
 		return (ingest_commit(in));
 	return (0);
+}
+
+static int
+ingest_template_load(const char *id, const char *text, uint64_t count,
+    void *arg)
+{
+	if (fp_load(arg, id, text, count) == -1)
+		log_warnx("template %s: not reloaded (table full or bad id)",
+		    id);
+	return (0);
+}
+
+/* The template table, with every template the store knows reloaded. */
+static struct fp_table *
+ingest_templates(struct store *st)
+{
+	struct fp_table	*fp = fp_new(0);
+	char		*cause = NULL;
+
+	if (store_templates_each(st, ingest_template_load, fp, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		fp_free(fp);
+		return (NULL);
+	}
+	return (fp);
 }
 
 /* After each chunk: hand what was parsed to the counting thread. */
@@ -217,6 +271,8 @@ cmd_ingest(int argc, char **argv)
 		{ "dedup-window", required_argument, NULL, 'w' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "threads", required_argument, NULL, 'T' },
+		{ "templates-min-severity", required_argument, NULL, 'm' },
+		{ "no-templates", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -228,13 +284,14 @@ cmd_ingest(int argc, char **argv)
 	struct store_pattern		*sp;
 	int64_t				 window = STORE_DEDUP_WINDOW_DEFAULT;
 	int				 ch, strict = 0, quiet = 0, rv = EXIT_OK;
-	int				 threads;
+	int				 threads, templates = 1;
 	static char			 dash[] = "-";
 	char				*stdin_only[] = { dash, NULL };
 
 	memset(&io, 0, sizeof(io));
 	memset(&in, 0, sizeof(in));
 	threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
+	in.tpl_min_severity = 400;	/* WARNING */
 	while ((ch = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -254,6 +311,18 @@ cmd_ingest(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = 1;
+			break;
+		case 'm':
+			if ((in.tpl_min_severity = severity_parse(optarg,
+			    strlen(optarg))) < 0) {
+				log_warnx("--templates-min-severity: unknown "
+				    "severity \"%s\"", optarg);
+				cmd_input_opts_clear(&io);
+				return (EXIT_ERROR);
+			}
+			break;
+		case 'N':
+			templates = 0;
 			break;
 		case 'T':
 			if (strcmp(optarg, "1") != 0 &&
@@ -310,6 +379,10 @@ cmd_ingest(int argc, char **argv)
 		rv = EXIT_ERROR;
 		goto out;
 	}
+	if (templates && (in.fp = ingest_templates(in.st)) == NULL) {
+		rv = EXIT_ERROR;
+		goto out;
+	}
 	in.hits = xcalloc(catalogue_size(in.cat) + 1, sizeof(*in.hits));
 	in.ids = xcalloc(catalogue_size(in.cat) + 1, sizeof(*in.ids));
 	io.cfg.on_entry = ingest_entry;
@@ -331,6 +404,7 @@ cmd_ingest(int argc, char **argv)
 		rv = EXIT_ERROR;
 out:
 	pipeline_free(in.pl);
+	fp_free(in.fp);
 	free(sp);
 	free(in.hits);
 	free(in.ids);

@@ -64,14 +64,17 @@ static int
 match_entry(const struct log_entry *e, void *arg)
 {
 	struct match_ctx	*m = arg;
-	size_t			 n, i, nl;
+	size_t			 n, i, nl, specific;
 	char			 ts[40];
 
 	n = catalogue_match(m->cat, e, m->hits);
 	m->entries++;
-	for (i = 0; i < n; i++)
+	for (i = specific = 0; i < n; i++) {
 		m->per_pattern[m->hits[i]]++;
-	if (m->unmatched && (n > 0 || !looks_like_problem(e)))
+		specific += !catalogue_pattern(m->cat, m->hits[i])->generic;
+	}
+	/* generic patterns ("an ERROR line") leave an entry unmatched */
+	if (m->unmatched && (specific > 0 || !looks_like_problem(e)))
 		return (0);
 	m->shown++;
 	if (m->format == FORMAT_JSON) {

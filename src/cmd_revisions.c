@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cmd.h"
 #include "log.h"
@@ -215,18 +214,8 @@ cmd_revisions(int argc, char **argv)
 		revisions_usage(stderr);
 		return (EXIT_ERROR);
 	}
-	db = cmd_db_path(db);
-	if (access(db, F_OK) == -1) {
-		/* reading must not leave an empty database behind a typo */
-		log_warnx("%s: no such database (logaudit ingest creates it)",
-		    db);
+	if ((st = cmd_store_existing(db)) == NULL)
 		return (EXIT_ERROR);
-	}
-	if ((st = store_open(db, &cause)) == NULL) {
-		log_warnx("%s", cause);
-		free(cause);
-		return (EXIT_ERROR);
-	}
 	if (store_revisions(st, service, &rv, &n, &cause) == -1) {
 		log_warnx("%s", cause);
 		free(cause);

@@ -26,6 +26,10 @@ static const struct {
 	    "list services and revisions with their counts" },
 	{ "patterns", cmd_patterns,
 	    "list, show and test the pattern catalogue" },
+	{ "templates", cmd_templates,
+	    "list the templates of errors no pattern knows; promote one" },
+	{ "fingerprint", cmd_fingerprint,
+	    "print the template of each message read from stdin" },
 };
 
 static void

@@ -102,8 +102,8 @@ int		 store_run_end(struct store *, const struct store_progress *p,
 		    const char *status, const char *message, char **cause);
 
 /*
- * Note template id's current text, seen at entry time ts; call before
- * store_add() counts the entry under id.  Written with the batch.
+ * Note template id's current text, seen in an entry of time ts that
+ * store_add() counted under id.  Written with the batch.
  */
 void		 store_template(struct store *, const char *id,
 		    const char *text, int64_t ts);

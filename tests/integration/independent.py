@@ -79,9 +79,9 @@ def read_values(text):
 
     Returns (values, skipped_lines): values in input order; skipped_lines is
     the number of lines holding a non-blank character outside any JSON
-    value (array punctuation aside).  A decode is only tried where '{' or '[' starts a value; any other
-    non-blank character, or a failed decode, makes the reader skip to the
-    next line that starts with '{'.
+    value (array punctuation aside).  A decode is only tried where '{' or
+    '[' starts a value; any other non-blank character, or a failed decode,
+    makes the reader skip to the next line that starts with '{'.
     """
     values = []
     skipped = set()           # line numbers (0-based) with skipped text

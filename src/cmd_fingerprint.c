@@ -32,7 +32,7 @@
 struct fpline {
 	char	 buf[ENTRY_MESSAGE_MAX];
 	size_t	 len;		/* bytes in buf */
-	size_t	 ring;		/* next write in the tail, when cut */
+	size_t	 ring;		/* next write in the tail */
 	int	 cut;
 };
 
@@ -41,7 +41,7 @@ struct fpcmd {
 	int		 templates;	/* --templates */
 	uint64_t	*ids;		/* --templates: per line */
 	size_t		 nids, ids_size;
-	struct hmap	*texts;		/* --templates: hash -> text */
+	struct hmap	*texts;		/* hash -> its text */
 	uint64_t	 lines;
 };
 

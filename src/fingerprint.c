@@ -52,7 +52,7 @@
 #define C_ALPHA		0x04
 #define C_WORD		0x08	/* alnum '_' '-' '.', bytes >= 0x80 */
 #define C_XDIGIT	0x10
-#define C_JOIN		0x20	/* folds variables: ':' '.' ',' '-' '+' */
+#define C_JOIN		0x20	/* joins variables: : . , - + */
 #define C_SPECIAL	0x40	/* a digit or one of ' " ? @ : -- a token
 				   without one is copied as it is */
 
@@ -88,8 +88,8 @@ struct mout {
 	size_t	 size;		/* bytes of p, NUL included */
 	size_t	 len;		/* bytes written */
 	size_t	 ntok;
-	size_t	 tok[HIST];	/* token starts: [0] the current one, [1]
-				   the one before...; SIZE_MAX unknown */
+	size_t	 tok[HIST];	/* token starts: [0] this one, [1] the
+				   one before...; SIZE_MAX unknown */
 	int	 full;
 	int	 in_path;	/* a '/' seen in the current token */
 	size_t	 clear[2];	/* no closing ' / " before these */
@@ -847,7 +847,7 @@ map_del(struct u64map *mp, uint64_t key)
 /* ---- the table -------------------------------------------------------- */
 
 struct ftok {
-	uint64_t	h;		/* hash64 of its bytes */
+	uint64_t	h;		/* tok_hash() of its bytes */
 	uint16_t	off;		/* bytes into the text */
 	uint16_t	len;		/* bytes */
 	uint8_t		wild;		/* exactly <*> */
@@ -1077,12 +1077,6 @@ similarity(const struct tpl *t, const char *mtext, const struct ftok *m,
 	return (0);
 }
 
-/*
- * The pattern covering tokens a and b: their common prefix up to its last
- * punctuation, <*>, their common suffix from its first punctuation
- * ("user=root", "user=guest" -> "user=<*>").  Written to out; returns its
- * length.
- */
 static inline int
 is_cut(unsigned char c)
 {
@@ -1090,6 +1084,12 @@ is_cut(unsigned char c)
 	return (!is_alnum(c) && c != '_' && c < 0x80);
 }
 
+/*
+ * The pattern covering tokens a and b: their common prefix up to its last
+ * punctuation, <*>, their common suffix from its first punctuation
+ * ("user=root", "user=guest" -> "user=<*>").  Written to out; returns its
+ * length.
+ */
 static size_t
 widen(const char *a, size_t an, const char *b, size_t bn, char *out)
 {

@@ -80,7 +80,7 @@
  * or fp_free(): copy what you keep.
  */
 struct fp_template {
-	char		 id[FP_ID_LEN];	/* "tpl-" + hash: never changes */
+	char		 id[FP_ID_LEN];	/* "tpl-" + hash, for good */
 	uint64_t	 hash;		/* the id as a number */
 	const char	*text;		/* now, <*> for variables */
 	uint64_t	 count;		/* messages, fp_load()'s too */
@@ -116,11 +116,13 @@ const struct fp_template *fp_add(struct fp_table *, const char *msg,
 /*
  * Restore a template the store kept (its id, current text and count), so
  * later messages join it under the same id; text is taken as it was
- * stored, not masked again.  Load in the order the templates were born
- * (oldest first): that order is the eviction order of those seen once.
- * Loading an id already held replaces its text and count.  Returns 0, or
- * -1 when id is not "tpl-" + 16 lowercase hex digits (or is the overflow
- * id), or when the table is full of templates seen more than once.
+ * stored, not masked again.  The order of loading is the eviction order
+ * of those seen once: load them oldest first.  A store holding more than
+ * the cap should load those seen more than once first (they are never
+ * evicted; the latest seen if not all fit), then the rest.  Loading an id
+ * already held replaces its text and count.  Returns 0, or -1 when id is
+ * not "tpl-" + 16 lowercase hex digits (or is the overflow id), or when
+ * the table is full of templates seen more than once.
  */
 int		 fp_load(struct fp_table *, const char *id, const char *text,
 		    uint64_t count);

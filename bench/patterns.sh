@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/patterns.sh -- what the catalogue costs: ingest throughput with no
-# patterns, the shipped catalogue, and generated catalogues of 10, 40, 160
-# and 200 patterns, all on the same input in the same run, alternating the
+# patterns, the shipped catalogue (templates on, and --no-templates), and
+# generated catalogues of 10, 40, 160 and 200 patterns, all on the same input in the same run, alternating the
 # configurations in rounds; medians and ratios.  Run from the build
 # directory (make bench runs it after bench/run.sh).  Each configuration is
 # measured with --threads 2 (the default: parsing is then the bottleneck)
@@ -46,11 +46,11 @@ PY
 
 mkdir -p "$work/none"
 for n in 10 40 160 200; do gen_catalogue $n "$work/gen$n"; done
-configs="none shipped gen10 gen40 gen160 gen200"
+configs="none shipped notpl gen10 gen40 gen160 gen200"
 dir_of() {
 	case $1 in
 	none) echo "$work/none" ;;
-	shipped) echo "$top_srcdir/patterns" ;;
+	shipped|notpl) echo "$top_srcdir/patterns" ;;
 	*) echo "$work/$1" ;;
 	esac
 }
@@ -62,7 +62,9 @@ for threads in 2 1; do
 		for c in $configs; do
 			rm -f "$work/db"*
 			t0=$(date +%s%N)
-			"$logaudit" ingest -q --threads $threads \
+			tpl=
+			[ $c = notpl ] && tpl=--no-templates
+			"$logaudit" ingest -q --threads $threads $tpl \
 			    --patterns "$(dir_of $c)" --db "$work/db" "$input"
 			t1=$(date +%s%N)
 			echo "$threads $c $r $(( (t1 - t0) / 1000000 ))" >> "$work/times"
@@ -88,9 +90,10 @@ def ratio(th, a, b):	# median per-round throughput ratio a/b
 for th in ("2", "1"):
     print("\n--threads %s" % th)
     print("%-8s %8s %8s %10s" % ("config", "median_s", "MB/s", "vs none"))
-    for c in ("none", "shipped", "gen10", "gen40", "gen160", "gen200"):
+    for c in ("none", "shipped", "notpl", "gen10", "gen40", "gen160", "gen200"):
         s = statistics.median(t[(th, c)].values())
         print("%-8s %8.2f %8.1f %10.3f" % (c, s, mb / s, ratio(th, c, "none")))
-    print("shipped/none throughput: %.3f   gen200/gen10: %.3f"
-          % (ratio(th, "shipped", "none"), ratio(th, "gen200", "gen10")))
+    print("shipped/none throughput: %.3f   gen200/gen10: %.3f   "
+          "templates on/off: %.3f" % (ratio(th, "shipped", "none"),
+          ratio(th, "gen200", "gen10"), ratio(th, "shipped", "notpl")))
 PY

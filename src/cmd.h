@@ -20,6 +20,8 @@ int	cmd_fingerprint(int argc, char **argv);
 int	cmd_ingest(int argc, char **argv);
 int	cmd_match(int argc, char **argv);
 int	cmd_revisions(int argc, char **argv);
+int	cmd_diff(int argc, char **argv);
+int	cmd_ack(int argc, char **argv);
 int	cmd_patterns(int argc, char **argv);
 int	cmd_templates(int argc, char **argv);
 

@@ -76,6 +76,11 @@ enum store_stmt_id {
 	S_TPL_UPSERT,
 	S_TPL_EACH,
 	S_TPL_LIST,
+	S_WIN_EXPOSURE,
+	S_WIN_COUNTS,
+	S_CAT_LACKS,
+	S_ACK_UPSERT,
+	S_ACK_GET,
 	S_COUNT
 };
 
@@ -133,12 +138,13 @@ static const char *const store_sql[S_COUNT] = {
 	    "count = count + excluded.count",
 	[S_RP_UPSERT] =
 	    "INSERT INTO revision_patterns (revision_id, pattern, count, "
-	    "first_ts, last_ts, sample, sample_insert_id, catalogue_version) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+	    "first_ts, last_ts, sample, sample_insert_id, catalogue_version, "
+	    "log_kinds) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
 	    "ON CONFLICT (revision_id, pattern) DO UPDATE SET "
 	    "count = count + excluded.count, "
 	    "first_ts = min(first_ts, excluded.first_ts), "
-	    "last_ts = max(last_ts, excluded.last_ts)",
+	    "last_ts = max(last_ts, excluded.last_ts), "
+	    "log_kinds = log_kinds | excluded.log_kinds",
 	[S_RC_UPSERT] =
 	    "INSERT INTO revision_catalogues (revision_id, version, entries) "
 	    "VALUES (?1, ?2, ?3) "
@@ -204,6 +210,34 @@ static const char *const store_sql[S_COUNT] = {
 	    "WHERE (?1 IS NULL OR r.service = ?1) "
 	    "AND (?2 IS NULL OR r.revision = ?2) "
 	    "ORDER BY t.first_ts, t.id, rp.first_ts",
+	[S_WIN_EXPOSURE] =
+	    "SELECT coalesce(sum(requests), 0), coalesce(sum(stdout), 0), "
+	    "coalesce(sum(stderr), 0), coalesce(sum(system), 0), "
+	    "coalesce(sum(audit), 0), coalesce(sum(other), 0) FROM exposure "
+	    "WHERE revision_id = ?1 AND minute >= ?2 AND minute < ?3",
+	[S_WIN_COUNTS] =
+	    "SELECT c.pattern, sum(c.count), rp.log_kinds, rp.first_ts, "
+	    "rp.sample, (SELECT cp.level FROM catalogue_patterns cp "
+	    "WHERE cp.pattern = c.pattern ORDER BY cp.version LIMIT 1) "
+	    "FROM counts c JOIN revision_patterns rp ON "
+	    "rp.revision_id = c.revision_id AND rp.pattern = c.pattern "
+	    "WHERE c.revision_id = ?1 AND c.minute >= ?2 AND c.minute < ?3 "
+	    "GROUP BY c.pattern ORDER BY c.pattern",
+	/* catalogue versions that counted the revision without the pattern */
+	[S_CAT_LACKS] =
+	    "SELECT count(*) FROM revision_catalogues rc WHERE "
+	    "rc.revision_id = ?1 AND NOT EXISTS (SELECT 1 FROM "
+	    "catalogue_patterns cp WHERE cp.version = rc.version AND "
+	    "cp.pattern = ?2)",
+	[S_ACK_UPSERT] =
+	    "INSERT INTO acks (project, location, service, revision, pattern, "
+	    "note, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+	    "ON CONFLICT DO UPDATE SET note = excluded.note, "
+	    "created = excluded.created",
+	[S_ACK_GET] =
+	    "SELECT note FROM acks WHERE project = ?1 AND location = ?2 AND "
+	    "service = ?3 AND (revision = ?4 OR revision = '') AND "
+	    "pattern = ?5 ORDER BY revision DESC LIMIT 1",
 };
 
 /*
@@ -274,6 +308,7 @@ struct rp_key {
 
 struct rp_val {
 	uint64_t	 count;
+	uint32_t	 log_kinds;	/* 1 << enum log_kind, or'ed */
 	int64_t		 first_ns;
 	int64_t		 last_ns;
 	uint64_t	 sample;	/* index into samples */
@@ -1208,6 +1243,7 @@ store_count_pattern(struct store *st, uint32_t ri, uint32_t pi,
 		rv->sample = store_sample(st, e);
 	}
 	rv->count++;
+	rv->log_kinds |= 1u << (e->kind < LOG_KIND_COUNT ? e->kind : LOG_OTHER);
 	if (e->timestamp_ns < rv->first_ns)
 		rv->first_ns = e->timestamp_ns;
 	if (e->timestamp_ns > rv->last_ns)
@@ -1535,6 +1571,7 @@ store_write_rev_patterns(struct store *st, char **cause)
 		bind_text(s, 6, st->samples[v->sample].message);
 		bind_text(s, 7, st->samples[v->sample].insert_id);
 		bind_text(s, 8, st->catalogue);
+		sqlite3_bind_int64(s, 9, v->log_kinds);
 		if (store_finish(st, s, "writing pattern totals", cause) == -1)
 			return (-1);
 	}
@@ -1813,4 +1850,151 @@ store_pattern_counts_free(struct store_pattern_count *v, size_t n)
 		free(v[i].sample);
 	}
 	free(v);
+}
+
+/* Nanoseconds to the minute that holds them (floor). */
+static int64_t
+window_minute(int64_t ns)
+{
+	if (ns == INT64_MIN)
+		return (INT64_MIN / 2);
+	if (ns == INT64_MAX)
+		return (INT64_MAX / 2);
+	return (ns >= 0 ? ns / NS_PER_MINUTE :
+	    -((-ns + NS_PER_MINUTE - 1) / NS_PER_MINUTE));
+}
+
+int
+store_window(struct store *st, int64_t revision_id, int64_t from_ns,
+    int64_t to_ns, uint64_t exposure[LOG_KIND_COUNT],
+    struct store_window_pattern **out, size_t *n, char **cause)
+{
+	struct store_window_pattern	*v = NULL, *w;
+	sqlite3_stmt			*s;
+	size_t				 count = 0, size = 0;
+	int64_t				 a = window_minute(from_ns);
+	int64_t				 b = window_minute(to_ns);
+	int				 rc, k;
+
+	/* minutes [a, b]: a window ending inside a minute keeps it */
+	if (to_ns != INT64_MAX)
+		b++;
+	if ((s = store_stmt(st, S_WIN_EXPOSURE, cause)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(s, 1, revision_id);
+	sqlite3_bind_int64(s, 2, a);
+	sqlite3_bind_int64(s, 3, b);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		for (k = 0; k < LOG_KIND_COUNT; k++)
+			exposure[k] = (uint64_t)sqlite3_column_int64(s, k);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		store_cause(st, cause, "reading exposure");
+		return (-1);
+	}
+	if ((s = store_stmt(st, S_WIN_COUNTS, cause)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(s, 1, revision_id);
+	sqlite3_bind_int64(s, 2, a);
+	sqlite3_bind_int64(s, 3, b);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_grow((void **)&v, &size, count, sizeof(*v));
+		w = &v[count++];
+		w->pattern = column_dup(s, 0);
+		w->count = (uint64_t)sqlite3_column_int64(s, 1);
+		w->log_kinds = (uint32_t)sqlite3_column_int64(s, 2);
+		w->first_ns = sqlite3_column_int64(s, 3);
+		w->sample = column_dup(s, 4);
+		w->level = column_dup(s, 5);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_cause(st, cause, "reading pattern counts");
+		store_window_free(v, count);
+		return (-1);
+	}
+	*out = v;
+	*n = count;
+	return (0);
+}
+
+void
+store_window_free(struct store_window_pattern *v, size_t n)
+{
+	size_t	i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].pattern);
+		free(v[i].sample);
+		free(v[i].level);
+	}
+	free(v);
+}
+
+int
+store_catalogue_knew(struct store *st, int64_t revision_id,
+    const char *pattern, char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc, lacks = 0;
+
+	if ((s = store_stmt(st, S_CAT_LACKS, cause)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(s, 1, revision_id);
+	bind_text(s, 2, pattern);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		lacks = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		store_cause(st, cause, "reading catalogue versions");
+		return (-1);
+	}
+	return (lacks == 0);
+}
+
+int
+store_ack(struct store *st, const char *project, const char *location,
+    const char *service, const char *revision, const char *pattern,
+    const char *note, char **cause)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_stmt(st, S_ACK_UPSERT, cause)) == NULL)
+		return (-1);
+	bind_text(s, 1, project);
+	bind_text(s, 2, location);
+	bind_text(s, 3, service);
+	bind_text(s, 4, revision);
+	bind_text(s, 5, pattern);
+	bind_text(s, 6, note);
+	sqlite3_bind_int64(s, 7, time_now_ns());
+	return (store_finish(st, s, "recording the acknowledgement", cause));
+}
+
+int
+store_acked(struct store *st, const char *project, const char *location,
+    const char *service, const char *revision, const char *pattern,
+    char **note, char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if ((s = store_stmt(st, S_ACK_GET, cause)) == NULL)
+		return (-1);
+	bind_text(s, 1, project);
+	bind_text(s, 2, location);
+	bind_text(s, 3, service);
+	bind_text(s, 4, revision);
+	bind_text(s, 5, pattern);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && note != NULL)
+		*note = column_dup(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_cause(st, cause, "reading acknowledgements");
+		return (-1);
+	}
+	return (rc == SQLITE_ROW);
 }

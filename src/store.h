@@ -179,4 +179,43 @@ int		 store_top_patterns(struct store *, int64_t revision_id,
 void		 store_pattern_counts_free(struct store_pattern_count *,
 		    size_t n);
 
+/* A pattern's counts in a window of one revision (`logaudit diff`). */
+struct store_window_pattern {
+	char		*pattern;
+	uint64_t	 count;		/* in the window */
+	uint32_t	 log_kinds;	/* 1 << enum log_kind it came from */
+	int64_t		 first_ns;	/* first seen in the revision */
+	char		*sample;
+	char		*level;		/* catalogue level; NULL: a template */
+};
+
+/*
+ * Exposure (entries by log kind) and pattern counts of a revision between
+ * from_ns and to_ns (INT64_MIN / INT64_MAX: unbounded), to the minute.
+ * Caller frees with store_window_free().
+ */
+int		 store_window(struct store *, int64_t revision_id,
+		    int64_t from_ns, int64_t to_ns,
+		    uint64_t exposure[LOG_KIND_COUNT],
+		    struct store_window_pattern **out, size_t *n, char **cause);
+void		 store_window_free(struct store_window_pattern *, size_t n);
+
+/*
+ * Did every catalogue version that counted the revision contain pattern?
+ * 1 yes, 0 no (its count there is unknown), -1 error.
+ */
+int		 store_catalogue_knew(struct store *, int64_t revision_id,
+		    const char *pattern, char **cause);
+
+/* Record an acknowledgement (revision "" for every revision). */
+int		 store_ack(struct store *, const char *project,
+		    const char *location, const char *service,
+		    const char *revision, const char *pattern, const char *note,
+		    char **cause);
+/* Is pattern acknowledged for the revision?  1, 0, or -1; *note set. */
+int		 store_acked(struct store *, const char *project,
+		    const char *location, const char *service,
+		    const char *revision, const char *pattern, char **note,
+		    char **cause);
+
 #endif

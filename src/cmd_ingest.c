@@ -160,13 +160,21 @@ ingest_entry(const struct log_entry *e, void *arg)
 	return (0);
 }
 
+struct tpl_load {
+	struct fp_table	*fp;
+	unsigned long	 failed;
+};
+
 static int
 ingest_template_load(const char *id, const char *text, uint64_t count,
     void *arg)
 {
-	if (fp_load(arg, id, text, count) == -1)
-		log_warnx("template %s: not reloaded (table full or bad id)",
-		    id);
+	struct tpl_load	*tl = arg;
+
+	/* the overflow template is counted but never grouped into */
+	if (strcmp(id, FP_OVERFLOW_ID) != 0 &&
+	    fp_load(tl->fp, id, text, count) == -1)
+		tl->failed++;
 	return (0);
 }
 
@@ -174,16 +182,23 @@ ingest_template_load(const char *id, const char *text, uint64_t count,
 static struct fp_table *
 ingest_templates(struct store *st)
 {
-	struct fp_table	*fp = fp_new(0);
+	struct tpl_load	 tl;
 	char		*cause = NULL;
 
-	if (store_templates_each(st, ingest_template_load, fp, &cause) == -1) {
+	tl.fp = fp_new(0);
+	tl.failed = 0;
+	if (store_templates_each(st, ingest_template_load, &tl,
+	    &cause) == -1) {
 		log_warnx("%s", cause);
 		free(cause);
-		fp_free(fp);
+		fp_free(tl.fp);
 		return (NULL);
 	}
-	return (fp);
+	if (tl.failed > 0)
+		log_warnx("%lu stored templates not reloaded: the template "
+		    "table is full (new messages like them get new ids)",
+		    tl.failed);
+	return (tl.fp);
 }
 
 /* After each chunk: hand what was parsed to the counting thread. */

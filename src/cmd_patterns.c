@@ -90,6 +90,8 @@ patterns_list(struct catalogue *c, enum report_format format)
 		rj_key_int(g, "regexes", (long long)pi->regex_count);
 		rj_key_int(g, "examples", (long long)nex);
 		rj_key_int(g, "counters", (long long)ncn);
+		rj_key(g, "generic");
+		yajl_gen_bool(g, pi->generic);
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
@@ -122,6 +124,9 @@ patterns_show(struct catalogue *c, const char *id)
 	printf("title        %s\n", pi->title);
 	printf("category     %s\n", pi->category);
 	printf("level        %s\n", pattern_level_name(pi->level));
+	if (pi->generic)
+		printf("generic      yes (counts, but leaves the entry to its "
+		    "template)\n");
 	for (k = 0; k < pi->regex_count; k++) {
 		printf("regex        %s\n", catalogue_regex(c, i, k, &lits,
 		    &declared));

@@ -49,7 +49,7 @@ usage(FILE *f)
 	    "\n"
 	    "commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name,
+		fprintf(f, "  %-12s %s\n", commands[i].name,
 		    commands[i].summary);
 	fprintf(f,
 	    "\n"

@@ -41,6 +41,7 @@ cmd_ack(int argc, char **argv)
 	struct store_revision	*v;
 	const char		*db = NULL, *service = NULL, *revision = "";
 	const char		*project = NULL, *location = NULL, *note = NULL;
+	const char		*project_opt = NULL, *location_opt = NULL;
 	char			*cause = NULL;
 	size_t			 n, i, matches = 0;
 	int			 ch, rv = EXIT_OK;
@@ -57,10 +58,10 @@ cmd_ack(int argc, char **argv)
 			revision = optarg;
 			break;
 		case 'P':
-			project = optarg;
+			project_opt = optarg;
 			break;
 		case 'L':
-			location = optarg;
+			location_opt = optarg;
 			break;
 		case 'n':
 			note = optarg;
@@ -83,8 +84,10 @@ cmd_ack(int argc, char **argv)
 		goto fail;
 	/* the service's (project, location): the one given, or the only one */
 	for (i = 0; i < n; i++) {
-		if ((project != NULL && strcmp(project, v[i].project) != 0) ||
-		    (location != NULL && strcmp(location, v[i].location) != 0))
+		if ((project_opt != NULL &&
+		    strcmp(project_opt, v[i].project) != 0) ||
+		    (location_opt != NULL &&
+		    strcmp(location_opt, v[i].location) != 0))
 			continue;
 		if (matches == 0 || strcmp(project, v[i].project) != 0 ||
 		    strcmp(location, v[i].location) != 0)

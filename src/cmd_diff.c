@@ -216,7 +216,7 @@ row_get(struct comparison *cmp, const char *id)
 
 /*
  * Gather R's and R0's numbers, classify, mark acks and what fails.
- * earlier[0..nearlier) are the revisions before R0 (or before R).
+ * earlier[0..nearlier) are the revisions before R.
  */
 static int
 compare_one(struct store *st, const struct diff_opts *o,
@@ -239,8 +239,10 @@ compare_one(struct store *st, const struct diff_opts *o,
 		    cmp->exposure0, &w0, &nw0, &cause) == -1)
 			goto out;
 	}
+	/* every revision before R but R0 itself: "returning" needs them */
 	for (i = 0; i < nearlier; i++)
-		if (seen_add(st, earlier[i].id, &seen, &nseen) == -1)
+		if ((cmp->r0 == NULL || earlier[i].id != cmp->r0->id) &&
+		    seen_add(st, earlier[i].id, &seen, &nseen) == -1)
 			goto out;
 	for (side = 0; side < 2; side++) {
 		struct store_window_pattern	*v = side ? w0 : w;
@@ -641,8 +643,8 @@ diff_service(struct store *st, const struct diff_opts *o,
 				r0 = &v[i];
 	cmp.r = r;
 	cmp.r0 = r0;
-	/* earlier: everything before R0, or before R without one */
-	nearlier = (size_t)((r0 != NULL ? r0 : r) - &v[first]);
+	/* earlier: every revision before R (compare_one skips R0) */
+	nearlier = (size_t)(r - &v[first]);
 	if (compare_one(st, o, &cmp, &v[first], nearlier) == -1) {
 		comparison_clear(&cmp);
 		return (-1);

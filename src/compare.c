@@ -79,6 +79,16 @@ beta_inc(double a, double b, double x)
 }
 
 double
+cmp_binom_lower(uint64_t k, uint64_t n, double p)
+{
+	if (k >= n)
+		return (1);
+	/* P(X <= k) = I_{1-p}(n - k, k + 1), without 1 - upper's
+	 * cancellation when the tail is tiny */
+	return (beta_inc((double)(n - k), (double)k + 1, 1 - p));
+}
+
+double
 cmp_binom_upper(uint64_t k, uint64_t n, double p)
 {
 	if (k == 0)
@@ -165,8 +175,8 @@ cmp_classify(struct cmp_pattern *p, size_t n,
 		    (double)(c->exposure + c->previous_exposure);
 		up = cmp_binom_upper(c->count, c->count + c->previous_count,
 		    share);
-		down = 1 - cmp_binom_upper(c->count + 1,
-		    c->count + c->previous_count, share);
+		down = cmp_binom_lower(c->count, c->count + c->previous_count,
+		    share);
 		tests[m].p = up < down ? up : down;
 		tests[m].i = i;
 		m++;

@@ -63,7 +63,8 @@ void	cmp_classify(struct cmp_pattern *p, size_t n,
 	    const uint64_t exposure[LOG_KIND_COUNT],
 	    const uint64_t *previous, const struct cmp_params *params);
 
-/* P(X >= k) for X ~ Binomial(n, p): the upper tail. */
+/* P(X >= k) and P(X <= k) for X ~ Binomial(n, p): the two tails. */
 double	cmp_binom_upper(uint64_t k, uint64_t n, double p);
+double	cmp_binom_lower(uint64_t k, uint64_t n, double p);
 
 #endif

@@ -1876,9 +1876,10 @@ store_window(struct store *st, int64_t revision_id, int64_t from_ns,
 	int64_t				 b = window_minute(to_ns);
 	int				 rc, k;
 
-	/* minutes [a, b]: a window ending inside a minute keeps it */
+	/* minutes [a, b): b is the first minute holding no instant before
+	 * to_ns, so a window ending on a minute's start excludes it */
 	if (to_ns != INT64_MAX)
-		b++;
+		b = window_minute(to_ns - 1) + 1;
 	if ((s = store_stmt(st, S_WIN_EXPOSURE, cause)) == NULL)
 		return (-1);
 	sqlite3_bind_int64(s, 1, revision_id);

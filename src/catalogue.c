@@ -676,7 +676,8 @@ catalogue_read_dir(struct catalogue *c, const char *dir, char **cause)
 	closedir(d);
 	memset(&seen, 0, sizeof(seen));
 	/* sorted, so the version does not depend on readdir order */
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n && rv == 0; i++) {
 		xasprintf(&path, "%s/%s", dir, names[i]);
 		rv = catalogue_read_file(c, path, &seen, cause);

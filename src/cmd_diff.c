@@ -306,7 +306,8 @@ compare_one(struct store *st, const struct diff_opts *o,
 		    (row->c.class == CLASS_REGRESSED ||
 		    row->c.count >= o->min_count);
 	}
-	qsort(cmp->rows, cmp->nrows, sizeof(*cmp->rows), row_cmp);
+	if (cmp->nrows > 0)	/* rows is NULL when there are none */
+		qsort(cmp->rows, cmp->nrows, sizeof(*cmp->rows), row_cmp);
 	rv = 0;
 out:
 	if (rv == -1 && cause != NULL) {

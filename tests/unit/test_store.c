@@ -990,17 +990,17 @@ test_templates(void)
 	struct store_template_row	*rows;
 	char				 got[512] = "", *cause = NULL;
 	size_t				 n = 0;
-	int64_t				 t0 = 1756340000LL * NS_PER_SEC;
+	int64_t				 tb = 1756340000LL * NS_PER_SEC;
 
 	st = open_ok(db);
-	e = entry("api-00001-abc", "t1", t0);
+	e = entry("api-00001-abc", "t1", tb);
 	e.message = S("Connection to 10.0.0.1 refused");
 	store_template(st, "tpl-00000000000000aa", "Connection to <*> refused",
 	    t0);
 	add(st, &e, "tpl-00000000000000aa", NULL);
-	e = entry("api-00002-def", "t2", t0 + NS_PER_SEC);
+	e = entry("api-00002-def", "t2", tb + NS_PER_SEC);
 	store_template(st, "tpl-00000000000000aa", "Connection <*> <*> refused",
-	    t0 + NS_PER_SEC);
+	    tb + NS_PER_SEC);
 	add(st, &e, "tpl-00000000000000aa", NULL);
 	ok(commit_ok(st), "templates commit");
 	ok(store_templates_each(st, tpl_each, got, &cause) == 0,

@@ -22,6 +22,7 @@ int	cmd_match(int argc, char **argv);
 int	cmd_revisions(int argc, char **argv);
 int	cmd_diff(int argc, char **argv);
 int	cmd_ack(int argc, char **argv);
+int	cmd_trend(int argc, char **argv);
 int	cmd_patterns(int argc, char **argv);
 int	cmd_templates(int argc, char **argv);
 

@@ -28,6 +28,8 @@ static const struct {
 	    "what a revision brought: new, gone, regressed patterns" },
 	{ "ack", cmd_ack,
 	    "acknowledge a finding so it no longer fails diff" },
+	{ "trend", cmd_trend,
+	    "pattern counts and rates over time or revisions" },
 	{ "patterns", cmd_patterns,
 	    "list, show and test the pattern catalogue" },
 	{ "templates", cmd_templates,

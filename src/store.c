@@ -81,6 +81,8 @@ enum store_stmt_id {
 	S_CAT_LACKS,
 	S_ACK_UPSERT,
 	S_ACK_GET,
+	S_TREND_TIME,
+	S_TREND_REV,
 	S_COUNT
 };
 
@@ -234,6 +236,35 @@ static const char *const store_sql[S_COUNT] = {
 	    "note, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
 	    "ON CONFLICT DO UPDATE SET note = excluded.note, "
 	    "created = excluded.created",
+	/* ?1 bucket minutes, ?2 project, ?3 location, ?4 service, ?5 pattern,
+	 * ?6 ?7 minutes [from, to) */
+	[S_TREND_TIME] =
+	    "WITH f AS (SELECT id, service, revision FROM revisions WHERE "
+	    "(?2 IS NULL OR project = ?2) AND (?3 IS NULL OR location = ?3) "
+	    "AND (?4 IS NULL OR service = ?4)), "
+	    "x AS (SELECT e.minute / ?1 * ?1 AS b, sum(e.entries) AS entries, "
+	    "sum(e.requests) AS requests FROM exposure e JOIN f ON "
+	    "f.id = e.revision_id WHERE e.minute >= ?6 AND e.minute < ?7 "
+	    "GROUP BY b) "
+	    "SELECT c.minute / ?1 * ?1 AS b, '', '', c.pattern, sum(c.count), "
+	    "x.entries, x.requests FROM counts c JOIN f ON f.id = c.revision_id "
+	    "JOIN x ON x.b = c.minute / ?1 * ?1 WHERE (?5 IS NULL OR "
+	    "c.pattern = ?5) AND c.minute >= ?6 AND c.minute < ?7 "
+	    "GROUP BY b, c.pattern ORDER BY b, c.pattern",
+	[S_TREND_REV] =
+	    "WITH f AS (SELECT * FROM revisions WHERE "
+	    "(?2 IS NULL OR project = ?2) AND (?3 IS NULL OR location = ?3) "
+	    "AND (?4 IS NULL OR service = ?4) AND revision <> ''), "
+	    "x AS (SELECT e.revision_id AS id, sum(e.entries) AS entries, "
+	    "sum(e.requests) AS requests FROM exposure e JOIN f ON "
+	    "f.id = e.revision_id WHERE e.minute >= ?6 AND e.minute < ?7 "
+	    "GROUP BY e.revision_id) "
+	    "SELECT min(c.minute), f.service, f.revision, c.pattern, "
+	    "sum(c.count), x.entries, x.requests FROM counts c JOIN f ON "
+	    "f.id = c.revision_id JOIN x ON x.id = f.id WHERE (?5 IS NULL OR "
+	    "c.pattern = ?5) AND c.minute >= ?6 AND c.minute < ?7 AND ?1 > 0 "
+	    "GROUP BY f.id, c.pattern ORDER BY f.project, f.location, "
+	    "f.service, f.sequence IS NULL, f.sequence, f.first_ts, c.pattern",
 	[S_ACK_GET] =
 	    "SELECT note FROM acks WHERE project = ?1 AND location = ?2 AND "
 	    "service = ?3 AND (revision = ?4 OR revision = '') AND "
@@ -1998,4 +2029,63 @@ store_acked(struct store *st, const char *project, const char *location,
 		return (-1);
 	}
 	return (rc == SQLITE_ROW);
+}
+
+int
+store_trend(struct store *st, const struct store_trend_query *q,
+    struct store_trend_row **out, size_t *n, char **cause)
+{
+	struct store_trend_row	*v = NULL, *t;
+	sqlite3_stmt		*s;
+	size_t			 count = 0, size = 0;
+	int			 rc;
+
+	s = store_stmt(st, q->bucket_minutes == 0 ? S_TREND_REV :
+	    S_TREND_TIME, cause);
+	if (s == NULL)
+		return (-1);
+	sqlite3_bind_int64(s, 1, q->bucket_minutes > 0 ? q->bucket_minutes :
+	    1);
+	bind_text(s, 2, q->project);
+	bind_text(s, 3, q->location);
+	bind_text(s, 4, q->service);
+	bind_text(s, 5, q->pattern);
+	sqlite3_bind_int64(s, 6, window_minute(q->from_ns));
+	sqlite3_bind_int64(s, 7, q->to_ns == INT64_MAX ? INT64_MAX / 2 :
+	    window_minute(q->to_ns - 1) + 1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_grow((void **)&v, &size, count, sizeof(*v));
+		t = &v[count++];
+		t->bucket_ns = sqlite3_column_int64(s, 0) * NS_PER_MINUTE;
+		t->service = column_dup(s, 1);
+		t->revision = column_dup(s, 2);
+		t->pattern = column_dup(s, 3);
+		t->count = (uint64_t)sqlite3_column_int64(s, 4);
+		t->entries = (uint64_t)sqlite3_column_int64(s, 5);
+		t->requests = (uint64_t)sqlite3_column_int64(s, 6);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_cause(st, cause, "reading the trend");
+		store_trend_free(v, count);
+		return (-1);
+	}
+	*out = v;
+	*n = count;
+	return (0);
+}
+
+void
+store_trend_free(struct store_trend_row *v, size_t n)
+{
+	size_t	i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].service);
+		free(v[i].revision);
+		free(v[i].pattern);
+	}
+	free(v);
 }

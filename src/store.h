@@ -218,4 +218,30 @@ int		 store_acked(struct store *, const char *project,
 		    const char *revision, const char *pattern, char **note,
 		    char **cause);
 
+/* What `logaudit trend` asks: NULL filters match everything. */
+struct store_trend_query {
+	const char	*project;
+	const char	*location;
+	const char	*service;
+	const char	*pattern;
+	int64_t		 bucket_minutes;	/* 1, 60, 1440; 0: by revision */
+	int64_t		 from_ns;	/* INT64_MIN: unbounded */
+	int64_t		 to_ns;		/* INT64_MAX: unbounded */
+};
+
+/* One bucket (or revision) and pattern, with the bucket's traffic. */
+struct store_trend_row {
+	int64_t		 bucket_ns;	/* start; by revision: its first minute */
+	char		*service;	/* by revision only, else "" */
+	char		*revision;	/* by revision only, else "" */
+	char		*pattern;
+	uint64_t	 count;
+	uint64_t	 entries;	/* all entries of the bucket/revision */
+	uint64_t	 requests;
+};
+
+int		 store_trend(struct store *, const struct store_trend_query *,
+		    struct store_trend_row **out, size_t *n, char **cause);
+void		 store_trend_free(struct store_trend_row *, size_t n);
+
 #endif

@@ -239,9 +239,13 @@ compare_one(struct store *st, const struct diff_opts *o,
 		    cmp->exposure0, &w0, &nw0, &cause) == -1)
 			goto out;
 	}
-	/* every revision before R but R0 itself: "returning" needs them */
+	/* every revision before R but R0 itself: "returning" needs them;
+	 * with a window R0 counts there too, for what it showed outside the
+	 * window is not new either */
 	for (i = 0; i < nearlier; i++)
-		if ((cmp->r0 == NULL || earlier[i].id != cmp->r0->id) &&
+		if ((cmp->r0 == NULL || earlier[i].id != cmp->r0->id ||
+		    o->window_ns > 0 || o->since_ns != INT64_MIN ||
+		    o->until_ns != INT64_MAX) &&
 		    seen_add(st, earlier[i].id, &seen, &nseen) == -1)
 			goto out;
 	for (side = 0; side < 2; side++) {
@@ -541,8 +545,9 @@ render_markdown(const struct comparison *cmp, FILE *f)
 	fprintf(f, "| Service | %s (project %s, location %s) |\n",
 	    cmp->r->service, cmp->r->project, cmp->r->location);
 	fprintf(f, "| Revision | %s, %s .. %s |\n", cmp->r->revision,
-	    time_format(cmp->r->first_ns, a, sizeof(a)),
-	    time_format(cmp->r->last_ns, b, sizeof(b)));
+	    time_format(cmp->from != INT64_MIN ? cmp->from : cmp->r->first_ns,
+	    a, sizeof(a)), time_format(cmp->to != INT64_MAX ? cmp->to :
+	    cmp->r->last_ns, b, sizeof(b)));
 	if (cmp->r->commit_sha != NULL || cmp->r->build_id != NULL)
 		fprintf(f, "| Deployed from | commit %s, build %s |\n",
 		    cmp->r->commit_sha != NULL ? cmp->r->commit_sha : "-",
@@ -553,8 +558,9 @@ render_markdown(const struct comparison *cmp, FILE *f)
 		return;
 	}
 	fprintf(f, "| Compared with | %s, %s .. %s |\n", cmp->r0->revision,
-	    time_format(cmp->r0->first_ns, a, sizeof(a)),
-	    time_format(cmp->r0->last_ns, b, sizeof(b)));
+	    time_format(cmp->from0 != INT64_MIN ? cmp->from0 :
+	    cmp->r0->first_ns, a, sizeof(a)), time_format(cmp->to0 !=
+	    INT64_MAX ? cmp->to0 : cmp->r0->last_ns, b, sizeof(b)));
 	fprintf(f, "| Exposure compared | %llu entries (%llu requests) "
 	    "against %llu (%llu) |\n",
 	    (unsigned long long)exposure_total(cmp->exposure),
@@ -592,8 +598,9 @@ render_markdown(const struct comparison *cmp, FILE *f)
 		    flagged, flagged == 1 ? "" : "s", flagged == 1 ? "s" : "",
 		    nnew);
 	else if (nnew > 0)
-		fprintf(f, "%zu new pattern%s below the failing level or "
-		    "acknowledged; nothing fails.\n", nnew, nnew == 1 ? "" : "s");
+		fprintf(f, "%zu new pattern%s, none failing (below the failing "
+		    "level or count, acknowledged, or --fail-on excludes "
+		    "new).\n", nnew, nnew == 1 ? "" : "s");
 	else
 		fprintf(f, "no new error patterns introduced by %s.\n",
 		    cmp->r->revision);
@@ -862,7 +869,10 @@ cmd_diff(int argc, char **argv)
 		log_warnx("no revision to compare%s%s%s", o.service != NULL ?
 		    " for service " : "", o.service != NULL ? o.service : "",
 		    o.revision != NULL ? " (is --revision right?)" : "");
-		rv = o.revision != NULL ? EXIT_ERROR : EXIT_OK;
+		/* a named service or revision that is not there is an
+		 * error; an empty database is merely nothing to do */
+		rv = o.revision != NULL || o.service != NULL ? EXIT_ERROR :
+		    EXIT_OK;
 	}
 	store_revisions_free(v, n);
 	store_close(st);

@@ -646,7 +646,7 @@ is "$(rows solo.json pa solo | wc -l | tr -d ' ') $(shape solo.json)" \
 grep -q 'nothing to compare' solo.md
 ok $? "one revision, markdown: the verdict says nothing to compare"
 "$LOGAUDIT" diff --db solo.db --service nosuch > /dev/null 2>&1
-is $? 0 "an unknown service: exit 0 (nothing to compare)"
+is $? 2 "an unknown service: exit 2 (a named service must exist)"
 
 # ---------------------------------------------------------------------------
 # Revision names without a sequence number: ordered by first entry.
@@ -747,7 +747,7 @@ is "$(awk '/ws-close-1011/ {print $1, $2, $3}' ack.txt)" \
 "$LOGAUDIT" diff --db g.db --service gate --format markdown > ack.md 2>&1
 grep -q '^| `ws-close-1011` (acknowledged) | 2 |' ack.md
 ok $? "ack: markdown marks it (acknowledged)" || diag_file ack.md 40
-grep -q '^\*\*Verdict:\*\* 1 new pattern below the failing level or acknowledged; nothing fails\.$' ack.md
+grep -q '^\*\*Verdict:\*\* 1 new pattern, none failing (below the failing level or count, acknowledged, or --fail-on excludes new)\.$' ack.md
 ok $? "ack: markdown verdict: nothing fails"
 "$LOGAUDIT" ack --db g.db --service gatec --revision gatec-00001-aaa \
     gunicorn-worker-timeout > /dev/null 2>&1

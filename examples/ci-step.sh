@@ -64,8 +64,8 @@ status=0
 logaudit diff --db "$DB" --service "$SERVICE" ${REVISION:+--revision "$REVISION"} \
     --window 30m --format markdown > report.md || status=$?
 
-# No report at all means the database holds no revision of the service
-# (diff then exits 0): a misspelt SERVICE or no logs yet must not pass.
+# No report at all means nothing to compare (diff exits 2 for a service
+# the database does not hold; this also guards an empty report).
 if [ "$status" -eq 0 ] && [ ! -s report.md ]; then
     echo "ci-step: no revision of $SERVICE in the last $MINUTES minutes of logs" >&2
     exit 2

@@ -121,11 +121,14 @@ pipeline_main(void *arg)
 
 		count = 0;
 		while (rpos != end) {
-			memcpy(&rec, pl->ring + rpos, sizeof(rec));
+			/* the length first: a wrap marker may stand closer
+			 * to the ring's end than a whole record */
+			memcpy(&rec.len, pl->ring + rpos, sizeof(rec.len));
 			if (rec.len == 0) {
 				rpos = 0;	/* the producer wrapped */
 				continue;
 			}
+			memcpy(&rec, pl->ring + rpos, sizeof(rec));
 			count++;
 			if (stopped) {
 				rpos += rec.len;

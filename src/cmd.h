@@ -10,11 +10,15 @@
 #include <stdint.h>
 
 #include "catalogue.h"
+#include "compare.h"
 #include "entry.h"
 #include "store.h"
 
 /* Set by SIGINT/SIGTERM (main.c); commands stop at the next chunk. */
 extern volatile sig_atomic_t cmd_interrupted;
+/* Set by SIGHUP and SIGUSR1 for `follow` (main.c): reload, statistics. */
+extern volatile sig_atomic_t cmd_reload;
+extern volatile sig_atomic_t cmd_stats;
 
 int	cmd_fingerprint(int argc, char **argv);
 int	cmd_ingest(int argc, char **argv);
@@ -25,6 +29,8 @@ int	cmd_ack(int argc, char **argv);
 int	cmd_trend(int argc, char **argv);
 int	cmd_patterns(int argc, char **argv);
 int	cmd_templates(int argc, char **argv);
+int	cmd_follow(int argc, char **argv);
+int	cmd_findings(int argc, char **argv);
 
 /* Exit statuses every command uses (logaudit(1), EXIT STATUS). */
 #define EXIT_OK		0
@@ -58,6 +64,13 @@ int	cmd_read_input(const char *path, const struct entry_reader_config *cfg,
 	    struct entry_stats *stats, enum entry_framing *framing,
 	    uint64_t *resume_offset, int *resume_in_array);
 
+/*
+ * Log problem p of input name as "name:line: byte N: what: why", the
+ * first few of an input (*shown counts them; start it at 0).
+ */
+void	cmd_report_problem(const char *name, const struct entry_problem *p,
+	    unsigned *shown);
+
 /* The input options ingest and match share, for their option tables. */
 #define CMD_INPUT_OPTIONS						\
 	{ "service", required_argument, NULL, 's' },			\
@@ -77,5 +90,34 @@ void	cmd_input_opts_clear(struct cmd_input_opts *);
 
 /* Bad entries of all kinds in stats. */
 uint64_t	cmd_bad_count(const struct entry_stats *);
+
+/*
+ * What revision r is compared with: the last revision before it in
+ * v[first..r) -- one service's revisions in store_revisions() order --
+ * that has a name and entries.  NULL when there is none.
+ */
+const struct store_revision *cmd_predecessor(const struct store_revision *v,
+	    size_t first, const struct store_revision *r);
+
+/*
+ * Can pattern be compared between r and r0 (r0 may be NULL)?  Templates
+ * always; a catalogue pattern when every catalogue that counted either
+ * revision held it.  Returns 1, 0, or -1 with *cause.
+ */
+int	cmd_comparable(struct store *st, const struct store_revision *r,
+	    const struct store_revision *r0, const char *pattern,
+	    char **cause);
+
+/*
+ * The class of pattern in revision r over the revisions' whole lives,
+ * as `diff` gives it without a window: against r's predecessor, with
+ * every revision before r but the predecessor as "seen before".
+ * v[first..r] are r's service's revisions in store order.  *class is
+ * CLASS_UNCHANGED when r has no predecessor.  Returns 0, or -1 with
+ * *cause.
+ */
+int	cmd_classify(struct store *st, const struct store_revision *v,
+	    size_t first, const struct store_revision *r, const char *pattern,
+	    enum cmp_class *class, char **cause);
 
 #endif

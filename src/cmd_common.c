@@ -112,21 +112,21 @@ struct input_ctx {
 	void				*chunk_arg;
 };
 
-static void
-input_problem(const struct entry_problem *p, void *arg)
+void
+cmd_report_problem(const char *name, const struct entry_problem *p,
+    unsigned *shown)
 {
-	struct input_ctx	*in = arg;
 	const char		*what;
 
-	if (in->shown++ >= PROBLEMS_SHOWN) {
-		if (in->shown == PROBLEMS_SHOWN + 1)
+	if ((*shown)++ >= PROBLEMS_SHOWN) {
+		if (*shown == PROBLEMS_SHOWN + 1)
 			log_warnx("%s: further problems are counted, not shown",
-			    in->path);
+			    name);
 		return;
 	}
 	switch (p->kind) {
 	case PROBLEM_SKIPPED_TEXT:
-		log_warnx("%s:%llu: %llu non-JSON line%s skipped", in->path,
+		log_warnx("%s:%llu: %llu non-JSON line%s skipped", name,
 		    (unsigned long long)p->line, (unsigned long long)p->count,
 		    p->count == 1 ? "" : "s");
 		return;
@@ -149,9 +149,17 @@ input_problem(const struct entry_problem *p, void *arg)
 		what = "problem";
 		break;
 	}
-	log_warnx("%s:%llu: byte %llu: %s: %s", in->path,
+	log_warnx("%s:%llu: byte %llu: %s: %s", name,
 	    (unsigned long long)p->line, (unsigned long long)p->offset, what,
 	    p->detail);
+}
+
+static void
+input_problem(const struct entry_problem *p, void *arg)
+{
+	struct input_ctx	*in = arg;
+
+	cmd_report_problem(in->path, p, &in->shown);
 }
 
 static int
@@ -203,4 +211,73 @@ cmd_read_input(const char *path, const struct entry_reader_config *cfg,
 	    NULL);
 	entry_reader_free(in.r);
 	return (rv);
+}
+
+const struct store_revision *
+cmd_predecessor(const struct store_revision *v, size_t first,
+    const struct store_revision *r)
+{
+	const struct store_revision	*r0 = NULL;
+	size_t				 i;
+
+	for (i = first; &v[i] != r; i++)
+		if (v[i].revision[0] != '\0' && v[i].entries > 0)
+			r0 = &v[i];
+	return (r0);
+}
+
+int
+cmd_comparable(struct store *st, const struct store_revision *r,
+    const struct store_revision *r0, const char *pattern, char **cause)
+{
+	int	knew;
+
+	if (strncmp(pattern, "tpl-", 4) == 0)
+		return (1);
+	/* a catalogue that lacked the pattern: that side unknown */
+	if ((knew = store_catalogue_knew(st, r->id, pattern, cause)) != 1)
+		return (knew);
+	if (r0 == NULL)
+		return (1);
+	return (store_catalogue_knew(st, r0->id, pattern, cause));
+}
+
+int
+cmd_classify(struct store *st, const struct store_revision *v, size_t first,
+    const struct store_revision *r, const char *pattern,
+    enum cmp_class *class, char **cause)
+{
+	const struct store_revision	*r0;
+	struct cmp_pattern		 cp;
+	struct cmp_params		 params;
+	uint64_t			 zero[LOG_KIND_COUNT], n;
+	size_t				 i;
+	int				 comparable;
+
+	*class = CLASS_UNCHANGED;
+	if ((r0 = cmd_predecessor(v, first, r)) == NULL)
+		return (0);
+	memset(&cp, 0, sizeof(cp));
+	cp.id = pattern;
+	if (store_pattern_total(st, r->id, pattern, &cp.count, cause) == -1 ||
+	    store_pattern_total(st, r0->id, pattern, &cp.previous_count,
+	    cause) == -1)
+		return (-1);
+	for (i = first; &v[i] != r && !cp.seen_before; i++) {
+		if (&v[i] == r0)
+			continue;
+		if (store_pattern_total(st, v[i].id, pattern, &n, cause) == -1)
+			return (-1);
+		cp.seen_before = n > 0;
+	}
+	if ((comparable = cmd_comparable(st, r, r0, pattern, cause)) == -1)
+		return (-1);
+	cp.comparable = comparable;
+	/* new and returning need no rates: exposure does not matter */
+	memset(zero, 0, sizeof(zero));
+	params.alpha = CMP_ALPHA_DEFAULT;
+	params.min_count = CMP_MIN_COUNT_DEFAULT;
+	cmp_classify(&cp, 1, zero, zero, &params);
+	*class = cp.class;
+	return (0);
 }

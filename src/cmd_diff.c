@@ -274,15 +274,8 @@ compare_one(struct store *st, const struct diff_opts *o,
 	for (i = 0; i < cmp->nrows; i++) {
 		row = &cmp->rows[i];
 		row->c.seen_before = name_in(seen, nseen, row->id);
-		row->c.comparable = 1;
-		if (row->is_template)
-			continue;
-		/* a catalogue that lacked the pattern: that side unknown */
-		if ((knew = store_catalogue_knew(st, cmp->r->id, row->id,
+		if ((knew = cmd_comparable(st, cmp->r, cmp->r0, row->id,
 		    &cause)) == -1)
-			goto out;
-		if (knew && cmp->r0 != NULL && (knew = store_catalogue_knew(st,
-		    cmp->r0->id, row->id, &cause)) == -1)
 			goto out;
 		row->c.comparable = knew;
 	}
@@ -646,9 +639,7 @@ diff_service(struct store *st, const struct diff_opts *o,
 			return (-1);
 		}
 	} else
-		for (i = first; &v[i] != r; i++)
-			if (v[i].revision[0] != '\0' && v[i].entries > 0)
-				r0 = &v[i];
+		r0 = cmd_predecessor(v, first, r);
 	cmp.r = r;
 	cmp.r0 = r0;
 	/* earlier: every revision before R (compare_one skips R0) */

@@ -13,8 +13,8 @@
 
 #include "catalogue.h"
 #include "cmd.h"
+#include "count.h"
 #include "entry.h"
-#include "fingerprint.h"
 #include "log.h"
 #include "pipeline.h"
 #include "store.h"
@@ -25,16 +25,12 @@
 #define INGEST_FLUSH_NS	(1000000000LL)	/* commit at least this often */
 
 struct ingest {
-	struct catalogue	*cat;
+	struct counter		*counter;
 	struct store		*st;
-	size_t			*hits;		/* catalogue_size() slots */
-	const char		**ids;
 	struct store_progress	 prog;		/* of the current input */
 	int64_t			 last_commit_ns;
 	int			 failed;	/* a database error happened */
 	struct pipeline		*pl;		/* NULL: one thread */
-	struct fp_table		*fp;		/* templates; NULL: off */
-	int			 tpl_min_severity;
 };
 
 static void
@@ -108,49 +104,20 @@ static int
 ingest_entry(const struct log_entry *e, void *arg)
 {
 	struct ingest		*in = arg;
-	const struct fp_template *tpl = NULL;
-	size_t			 n, i, specific;
-	enum store_verdict	 v;
+	struct count_stats	 cs;
 	char			*cause = NULL;
 
-	n = catalogue_match(in->cat, e, in->hits);
-	specific = 0;
-	for (i = 0; i < n; i++) {
-		in->ids[i] = catalogue_pattern(in->cat, in->hits[i])->id;
-		specific += !catalogue_pattern(in->cat, in->hits[i])->generic;
-	}
-	/* A problem no specific pattern knows gets a template of its own:
-	 * "an ERROR line" says nothing about which error it is. */
-	if (specific == 0 && in->fp != NULL &&
-	    entry_is_problem(e, in->tpl_min_severity)) {
-		const struct fp_template	*t;
-
-		t = fp_add(in->fp, e->message.p, e->message.len);
-		in->ids[n++] = t->id;	/* lives until the next fp_add */
-		tpl = t;
-	}
-	in->prog.entries++;
-	v = store_add(in->st, e, in->ids, n, &cause);
-	switch (v) {
-	case STORE_COUNTED:
-		in->prog.counted++;
-		/* only a counted entry makes its template known */
-		if (tpl != NULL)
-			store_template(in->st, tpl->id, tpl->text,
-			    e->timestamp_ns);
-		break;
-	case STORE_DUPLICATE:
-		in->prog.duplicates++;
-		break;
-	case STORE_TOO_OLD:
-		in->prog.too_old++;
-		break;
-	case STORE_ERROR:
+	memset(&cs, 0, sizeof(cs));
+	if (counter_add(in->counter, e, &cs, &cause) == STORE_ERROR) {
 		log_warnx("%s", cause);
 		free(cause);
 		in->failed = 1;
 		return (-1);
 	}
+	in->prog.entries += cs.entries;
+	in->prog.counted += cs.counted;
+	in->prog.duplicates += cs.duplicates;
+	in->prog.too_old += cs.too_old;
 	in->prog.offset = e->end_offset;
 	/* a coarse clock read is a few ns: cheap enough per entry */
 	if (store_pending(in->st) >= INGEST_BATCH ||
@@ -158,47 +125,6 @@ ingest_entry(const struct log_entry *e, void *arg)
 	    clock_ns() - in->last_commit_ns > INGEST_FLUSH_NS))
 		return (ingest_commit(in));
 	return (0);
-}
-
-struct tpl_load {
-	struct fp_table	*fp;
-	unsigned long	 failed;
-};
-
-static int
-ingest_template_load(const char *id, const char *text, uint64_t count,
-    void *arg)
-{
-	struct tpl_load	*tl = arg;
-
-	/* the overflow template is counted but never grouped into */
-	if (strcmp(id, FP_OVERFLOW_ID) != 0 &&
-	    fp_load(tl->fp, id, text, count) == -1)
-		tl->failed++;
-	return (0);
-}
-
-/* The template table, with every template the store knows reloaded. */
-static struct fp_table *
-ingest_templates(struct store *st)
-{
-	struct tpl_load	 tl;
-	char		*cause = NULL;
-
-	tl.fp = fp_new(0);
-	tl.failed = 0;
-	if (store_templates_each(st, ingest_template_load, &tl,
-	    &cause) == -1) {
-		log_warnx("%s", cause);
-		free(cause);
-		fp_free(tl.fp);
-		return (NULL);
-	}
-	if (tl.failed > 0)
-		log_warnx("%lu stored templates not reloaded: the template "
-		    "table is full (new messages like them get new ids)",
-		    tl.failed);
-	return (tl.fp);
 }
 
 /* After each chunk: hand what was parsed to the counting thread. */
@@ -252,7 +178,7 @@ ingest_input(struct ingest *in, const char *path,
 	}
 	log_info("%s: %llu bytes, framing %s, catalogue %s", name,
 	    (unsigned long long)in->prog.bytes, entry_framing_name(framing),
-	    catalogue_version(in->cat));
+	    catalogue_version(counter_catalogue(in->counter)));
 	if (!quiet && rv != -1)
 		log_warnx("%s: %llu entries, %llu counted, %llu duplicates, "
 		    "%llu too old, %llu bad, %llu lines skipped (%s)", name,
@@ -295,18 +221,18 @@ cmd_ingest(int argc, char **argv)
 	struct ingest			 in;
 	const char			*db = NULL;
 	char				*cause = NULL;
+	struct catalogue		*cat;
 	size_t				 i;
-	struct store_pattern		*sp;
 	int64_t				 window = STORE_DEDUP_WINDOW_DEFAULT;
 	int				 ch, strict = 0, quiet = 0, rv = EXIT_OK;
 	int				 threads, templates = 1;
+	int				 tpl_min_severity = 400; /* WARNING */
 	static char			 dash[] = "-";
 	char				*stdin_only[] = { dash, NULL };
 
 	memset(&io, 0, sizeof(io));
 	memset(&in, 0, sizeof(in));
 	threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
-	in.tpl_min_severity = 400;	/* WARNING */
 	while ((ch = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -328,7 +254,7 @@ cmd_ingest(int argc, char **argv)
 			quiet = 1;
 			break;
 		case 'm':
-			if ((in.tpl_min_severity = severity_parse(optarg,
+			if ((tpl_min_severity = severity_parse(optarg,
 			    strlen(optarg))) < 0) {
 				log_warnx("--templates-min-severity: unknown "
 				    "severity \"%s\"", optarg);
@@ -365,41 +291,25 @@ cmd_ingest(int argc, char **argv)
 	argv += optind;
 
 	/* A catalogue error stops everything before any input is read. */
-	in.cat = cmd_catalogue(io.pdirs, io.npdirs);
+	cat = cmd_catalogue(io.pdirs, io.npdirs);
 	cmd_input_opts_clear(&io);
-	if (in.cat == NULL)
+	if (cat == NULL)
 		return (EXIT_ERROR);
 	db = cmd_db_path(db);
 	if ((in.st = store_open(db, &cause)) == NULL) {
 		log_warnx("%s", cause);
 		free(cause);
-		catalogue_free(in.cat);
+		catalogue_free(cat);
 		return (EXIT_ERROR);
 	}
 	store_set_dedup_window(in.st, window);
-	sp = xcalloc(catalogue_size(in.cat) + 1, sizeof(*sp));
-	for (i = 0; i < catalogue_size(in.cat); i++) {
-		const struct pattern_info	*pi;
-
-		pi = catalogue_pattern(in.cat, i);
-		sp[i].id = pi->id;
-		sp[i].title = pi->title;
-		sp[i].category = pi->category;
-		sp[i].level = pattern_level_name(pi->level);
-	}
-	if (store_set_catalogue(in.st, catalogue_version(in.cat), sp,
-	    catalogue_size(in.cat), &cause) == -1) {
+	if ((in.counter = counter_new(in.st, cat, templates, tpl_min_severity,
+	    &cause)) == NULL) {
 		log_warnx("%s", cause);
 		free(cause);
 		rv = EXIT_ERROR;
 		goto out;
 	}
-	if (templates && (in.fp = ingest_templates(in.st)) == NULL) {
-		rv = EXIT_ERROR;
-		goto out;
-	}
-	in.hits = xcalloc(catalogue_size(in.cat) + 1, sizeof(*in.hits));
-	in.ids = xcalloc(catalogue_size(in.cat) + 1, sizeof(*in.ids));
 	io.cfg.on_entry = ingest_entry;
 	io.cfg.arg = &in;
 	if (threads == 2 && (in.pl = pipeline_start(ingest_entry, &in)) !=
@@ -412,18 +322,11 @@ cmd_ingest(int argc, char **argv)
 	for (i = 0; argv[i] != NULL && !cmd_interrupted && !in.failed; i++)
 		if (ingest_input(&in, argv[i], &io.cfg, strict, quiet) == -1)
 			rv = EXIT_ERROR;
-	if (catalogue_match_errors(in.cat) > 0)
-		log_warnx("%lu matches hit the PCRE2 match limit and counted as "
-		    "no match", catalogue_match_errors(in.cat));
 	if (cmd_interrupted && rv == EXIT_OK)
 		rv = EXIT_ERROR;
 out:
 	pipeline_free(in.pl);
-	fp_free(in.fp);
-	free(sp);
-	free(in.hits);
-	free(in.ids);
+	counter_free(in.counter);
 	store_close(in.st);
-	catalogue_free(in.cat);
 	return (rv);
 }

@@ -12,30 +12,37 @@
 #include "log.h"
 
 volatile sig_atomic_t cmd_interrupted;
+volatile sig_atomic_t cmd_reload;
+volatile sig_atomic_t cmd_stats;
 
 static const struct {
 	const char	*name;
 	int		(*fn)(int, char **);
 	const char	*summary;
+	int		 is_daemon;	/* takes SIGHUP and SIGUSR1 */
 } commands[] = {
 	{ "ingest", cmd_ingest,
-	    "count Cloud Logging exports per revision into the database" },
+	    "count Cloud Logging exports per revision into the database", 0 },
+	{ "follow", cmd_follow,
+	    "the daemon: follow files, directories or stdin as they grow", 1 },
+	{ "findings", cmd_findings,
+	    "list what follow found new or returning in a revision", 0 },
 	{ "match", cmd_match,
-	    "show the patterns each entry matches, writing nothing" },
+	    "show the patterns each entry matches, writing nothing", 0 },
 	{ "revisions", cmd_revisions,
-	    "list services and revisions with their counts" },
+	    "list services and revisions with their counts", 0 },
 	{ "diff", cmd_diff,
-	    "what a revision brought: new, gone, regressed patterns" },
+	    "what a revision brought: new, gone, regressed patterns", 0 },
 	{ "ack", cmd_ack,
-	    "acknowledge a finding so it no longer fails diff" },
+	    "acknowledge a finding so it no longer fails diff", 0 },
 	{ "trend", cmd_trend,
-	    "pattern counts and rates over time or revisions" },
+	    "pattern counts and rates over time or revisions", 0 },
 	{ "patterns", cmd_patterns,
-	    "list, show and test the pattern catalogue" },
+	    "list, show and test the pattern catalogue", 0 },
 	{ "templates", cmd_templates,
-	    "list the templates of errors no pattern knows; promote one" },
+	    "list the templates of errors no pattern knows; promote one", 0 },
 	{ "fingerprint", cmd_fingerprint,
-	    "print the template of each message read from stdin" },
+	    "print the template of each message read from stdin", 0 },
 };
 
 static void
@@ -67,8 +74,17 @@ usage(FILE *f)
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	cmd_interrupted = 1;
+	switch (sig) {
+	case SIGHUP:
+		cmd_reload = 1;
+		break;
+	case SIGUSR1:
+		cmd_stats = 1;
+		break;
+	default:
+		cmd_interrupted = 1;
+		break;
+	}
 }
 
 int
@@ -112,9 +128,15 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	for (k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
-		if (strcmp(argv[i], commands[k].name) == 0)
-			return (commands[k].fn(argc - i, argv + i));
+	for (k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
+		if (strcmp(argv[i], commands[k].name) != 0)
+			continue;
+		if (commands[k].is_daemon) {
+			sigaction(SIGHUP, &sa, NULL);
+			sigaction(SIGUSR1, &sa, NULL);
+		}
+		return (commands[k].fn(argc - i, argv + i));
+	}
 	if (strcmp(argv[i], "help") == 0) {
 		usage(stdout);
 		return (EXIT_OK);

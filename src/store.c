@@ -83,6 +83,13 @@ enum store_stmt_id {
 	S_ACK_GET,
 	S_TREND_TIME,
 	S_TREND_REV,
+	S_SRC_UPSERT,
+	S_SRC_DELETE,
+	S_SRC_GET,
+	S_SRC_AT,
+	S_FINDING_INSERT,
+	S_FINDINGS,
+	S_RP_COUNT,
 	S_COUNT
 };
 
@@ -269,6 +276,37 @@ static const char *const store_sql[S_COUNT] = {
 	    "SELECT note FROM acks WHERE project = ?1 AND location = ?2 AND "
 	    "service = ?3 AND (revision = ?4 OR revision = '') AND "
 	    "pattern = ?5 ORDER BY revision DESC LIMIT 1",
+	[S_SRC_UPSERT] =
+	    "INSERT INTO sources (path, device, inode, fingerprint, "
+	    "fingerprint_len, offset, in_array, line, text, updated) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+	    "ON CONFLICT (device, inode) DO UPDATE SET path = excluded.path, "
+	    "fingerprint = excluded.fingerprint, "
+	    "fingerprint_len = excluded.fingerprint_len, "
+	    "offset = excluded.offset, in_array = excluded.in_array, "
+	    "line = excluded.line, text = excluded.text, "
+	    "updated = excluded.updated",
+	[S_SRC_DELETE] = "DELETE FROM sources WHERE device = ?1 AND inode = ?2",
+	[S_SRC_GET] =
+	    "SELECT path, device, inode, fingerprint, fingerprint_len, offset, "
+	    "in_array, line, text FROM sources "
+	    "WHERE device = ?1 AND inode = ?2",
+	[S_SRC_AT] =
+	    "SELECT path, device, inode, fingerprint, fingerprint_len, offset, "
+	    "in_array, line, text FROM sources WHERE path = ?1 "
+	    "ORDER BY updated DESC",
+	[S_FINDING_INSERT] =
+	    "INSERT INTO findings (found, project, location, service, "
+	    "revision, pattern, kind, class, level, count, sample, insert_id, "
+	    "entry_ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+	    "?12, ?13) ON CONFLICT DO NOTHING",
+	[S_FINDINGS] =
+	    "SELECT found, project, location, service, revision, pattern, "
+	    "kind, class, level, count, sample, insert_id, entry_ts "
+	    "FROM findings WHERE found >= ?1 ORDER BY found, id",
+	[S_RP_COUNT] =
+	    "SELECT count FROM revision_patterns WHERE revision_id = ?1 AND "
+	    "pattern = ?2",
 };
 
 /*
@@ -309,6 +347,12 @@ struct batch_pattern {
 struct batch_sample {
 	char		*message;	/* repaired, <= STORE_SAMPLE_MAX */
 	char		*insert_id;	/* repaired */
+};
+
+/* A followed file's position, staged for the next commit. */
+struct batch_source {
+	struct store_source	 s;	/* path owned */
+	int			 forget;	/* delete the row instead */
 };
 
 /* The keys of one minute new in this batch, packed as dedup stores them. */
@@ -393,6 +437,12 @@ struct store {
 	struct batch_sample *samples;
 	size_t		 samples_count;
 	size_t		 samples_size;
+	struct batch_source *sources;	/* positions, in staging order */
+	size_t		 sources_count;
+	size_t		 sources_size;
+
+	store_commit_fn	 hook;		/* runs inside each commit */
+	void		*hook_arg;
 };
 
 static const char *const store_meta_newest = "newest_ts";
@@ -816,6 +866,9 @@ store_batch_clear(struct store *st)
 		free(st->samples[i].insert_id);
 	}
 	st->samples_count = 0;
+	for (i = 0; i < st->sources_count; i++)
+		free(st->sources[i].s.path);
+	st->sources_count = 0;
 	hmap_clear(st->rev_index);
 	hmap_clear(st->pattern_index);
 	hmap_clear(st->minute_index);
@@ -869,6 +922,7 @@ store_close(struct store *st)
 	free(st->patterns);
 	free(st->minutes);
 	free(st->samples);
+	free(st->sources);
 	free(st->catalogue);
 	free(st->path);
 	free(st);
@@ -1706,6 +1760,42 @@ store_prune(struct store *st, char **cause)
 	return (0);
 }
 
+static int
+store_write_sources(struct store *st, char **cause)
+{
+	const struct batch_source	*bs;
+	sqlite3_stmt			*s;
+	size_t				 i;
+	int64_t				 now = time_now_ns();
+
+	for (i = 0; i < st->sources_count; i++) {
+		bs = &st->sources[i];
+		if (bs->forget) {
+			if ((s = store_stmt(st, S_SRC_DELETE, cause)) == NULL)
+				return (-1);
+			bind_u64(s, 1, bs->s.device);
+			bind_u64(s, 2, bs->s.inode);
+		} else {
+			if ((s = store_stmt(st, S_SRC_UPSERT, cause)) == NULL)
+				return (-1);
+			bind_text(s, 1, bs->s.path);
+			bind_u64(s, 2, bs->s.device);
+			bind_u64(s, 3, bs->s.inode);
+			bind_u64(s, 4, bs->s.fingerprint);
+			sqlite3_bind_int64(s, 5, bs->s.fingerprint_len);
+			bind_u64(s, 6, bs->s.offset);
+			sqlite3_bind_int(s, 7, bs->s.in_array != 0);
+			bind_u64(s, 8, bs->s.line);
+			sqlite3_bind_int(s, 9, bs->s.text != 0);
+			sqlite3_bind_int64(s, 10, now);
+		}
+		if (store_finish(st, s, "writing a source position",
+		    cause) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
 /* Everything of one commit, inside its transaction. */
 static int
 store_write_batch(struct store *st, const struct store_progress *p,
@@ -1731,10 +1821,17 @@ store_write_batch(struct store *st, const struct store_progress *p,
 	    st->newest_ns != st->newest_committed_ns &&
 	    store_meta_max(st, store_meta_newest, st->newest_ns, cause) == -1)
 		return (-1);
+	if (store_write_sources(st, cause) == -1)
+		return (-1);
 	if (st->run_id != 0 && p != NULL &&
 	    store_write_run(st, p, NULL, NULL, cause) == -1)
 		return (-1);
-	return (store_prune(st, cause));
+	if (store_prune(st, cause) == -1)
+		return (-1);
+	/* last: the hook reads what the batch wrote */
+	if (st->hook != NULL && st->hook(st, st->hook_arg, cause) == -1)
+		return (-1);
+	return (0);
 }
 
 int
@@ -1743,7 +1840,8 @@ store_commit(struct store *st, const struct store_progress *p, char **cause)
 	int64_t	 floor_minute = st->floor_minute;
 	int64_t	 pruned_minute = st->pruned_minute;
 
-	if (st->pending == 0 && (st->run_id == 0 || p == NULL))
+	if (st->pending == 0 && st->sources_count == 0 &&
+	    (st->run_id == 0 || p == NULL))
 		return (0);
 	if (store_simple(st, S_BEGIN, "starting a batch", cause) == -1)
 		goto fail;
@@ -2086,6 +2184,243 @@ store_trend_free(struct store_trend_row *v, size_t n)
 		free(v[i].service);
 		free(v[i].revision);
 		free(v[i].pattern);
+	}
+	free(v);
+}
+
+void
+store_source(struct store *st, const struct store_source *s, int forget)
+{
+	struct batch_source	*bs;
+
+	store_grow((void **)&st->sources, &st->sources_size,
+	    st->sources_count, sizeof(*st->sources));
+	bs = &st->sources[st->sources_count++];
+	bs->s = *s;
+	bs->s.path = xstrdup(s->path != NULL ? s->path : "");
+	bs->forget = forget;
+}
+
+static void
+source_row(sqlite3_stmt *s, struct store_source *out)
+{
+	out->path = column_dup(s, 0);
+	if (out->path == NULL)
+		out->path = xstrdup("");
+	out->device = (uint64_t)sqlite3_column_int64(s, 1);
+	out->inode = (uint64_t)sqlite3_column_int64(s, 2);
+	out->fingerprint = (uint64_t)sqlite3_column_int64(s, 3);
+	out->fingerprint_len = (uint32_t)sqlite3_column_int64(s, 4);
+	out->offset = (uint64_t)sqlite3_column_int64(s, 5);
+	out->in_array = sqlite3_column_int(s, 6);
+	out->line = (uint64_t)sqlite3_column_int64(s, 7);
+	out->text = sqlite3_column_int(s, 8);
+}
+
+int
+store_source_get(struct store *st, uint64_t device, uint64_t inode,
+    struct store_source *out, char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if ((s = store_stmt(st, S_SRC_GET, cause)) == NULL)
+		return (-1);
+	bind_u64(s, 1, device);
+	bind_u64(s, 2, inode);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		source_row(s, out);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_cause(st, cause, "reading source positions");
+		return (-1);
+	}
+	return (rc == SQLITE_ROW);
+}
+
+int
+store_sources_at(struct store *st, const char *path,
+    struct store_source **out, size_t *n, char **cause)
+{
+	struct store_source	*v = NULL;
+	sqlite3_stmt		*s;
+	size_t			 count = 0, size = 0;
+	int			 rc;
+
+	if ((s = store_stmt(st, S_SRC_AT, cause)) == NULL)
+		return (-1);
+	bind_text(s, 1, path);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_grow((void **)&v, &size, count, sizeof(*v));
+		source_row(s, &v[count++]);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_cause(st, cause, "reading source positions");
+		store_sources_free(v, count);
+		return (-1);
+	}
+	*out = v;
+	*n = count;
+	return (0);
+}
+
+void
+store_sources_free(struct store_source *v, size_t n)
+{
+	size_t	i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i].path);
+	free(v);
+}
+
+void
+store_set_commit_hook(struct store *st, store_commit_fn fn, void *arg)
+{
+	st->hook = fn;
+	st->hook_arg = arg;
+}
+
+int
+store_batch_patterns(struct store *st, store_batch_pattern_fn fn, void *arg)
+{
+	const struct rp_key		*k;
+	const struct rp_val		*v;
+	const struct batch_rev		*r;
+	struct store_batch_pattern	 bp;
+	size_t				 iter = 0;
+	void				*val;
+	const void			*key;
+
+	while (hmap_next(st->rev_patterns, &iter, &key, &val)) {
+		k = key;
+		v = val;
+		r = &st->revs[k->rev];
+		bp.project = r->name[0];
+		bp.location = r->name[1];
+		bp.service = r->name[2];
+		bp.revision = r->name[3];
+		bp.revision_id = r->id;
+		bp.pattern = st->patterns[k->pattern].id;
+		bp.count = v->count;
+		bp.first_ns = v->first_ns;
+		bp.sample = st->samples[v->sample].message;
+		bp.insert_id = st->samples[v->sample].insert_id;
+		if (fn(&bp, arg) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+int
+store_pattern_total(struct store *st, int64_t revision_id,
+    const char *pattern, uint64_t *count, char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if ((s = store_stmt(st, S_RP_COUNT, cause)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(s, 1, revision_id);
+	bind_text(s, 2, pattern);
+	*count = 0;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*count = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_cause(st, cause, "reading pattern totals");
+		return (-1);
+	}
+	return (0);
+}
+
+int
+store_finding(struct store *st, const struct store_finding *f, char **cause)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_stmt(st, S_FINDING_INSERT, cause)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(s, 1, f->found_ns);
+	bind_text(s, 2, f->project);
+	bind_text(s, 3, f->location);
+	bind_text(s, 4, f->service);
+	bind_text(s, 5, f->revision);
+	bind_text(s, 6, f->pattern);
+	bind_text(s, 7, f->kind);
+	bind_text(s, 8, f->class);
+	bind_text(s, 9, f->level);
+	bind_u64(s, 10, f->count);
+	bind_text(s, 11, f->sample != NULL ? f->sample : "");
+	bind_text(s, 12, f->insert_id != NULL ? f->insert_id : "");
+	sqlite3_bind_int64(s, 13, f->entry_ns);
+	if (store_finish(st, s, "recording a finding", cause) == -1)
+		return (-1);
+	return (sqlite3_changes(st->db) > 0);
+}
+
+int
+store_findings(struct store *st, int64_t since_ns,
+    struct store_finding_row **out, size_t *n, char **cause)
+{
+	struct store_finding_row	*v = NULL, *f;
+	sqlite3_stmt			*s;
+	size_t				 count = 0, size = 0;
+	int				 rc;
+
+	if ((s = store_stmt(st, S_FINDINGS, cause)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(s, 1, since_ns);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_grow((void **)&v, &size, count, sizeof(*v));
+		f = &v[count++];
+		f->found_ns = sqlite3_column_int64(s, 0);
+		f->project = column_dup(s, 1);
+		f->location = column_dup(s, 2);
+		f->service = column_dup(s, 3);
+		f->revision = column_dup(s, 4);
+		f->pattern = column_dup(s, 5);
+		f->kind = column_dup(s, 6);
+		f->class = column_dup(s, 7);
+		f->level = column_dup(s, 8);
+		f->count = (uint64_t)sqlite3_column_int64(s, 9);
+		f->sample = column_dup(s, 10);
+		f->insert_id = column_dup(s, 11);
+		f->entry_ns = sqlite3_column_int64(s, 12);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_cause(st, cause, "reading findings");
+		store_findings_free(v, count);
+		return (-1);
+	}
+	*out = v;
+	*n = count;
+	return (0);
+}
+
+void
+store_findings_free(struct store_finding_row *v, size_t n)
+{
+	size_t	i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].project);
+		free(v[i].location);
+		free(v[i].service);
+		free(v[i].revision);
+		free(v[i].pattern);
+		free(v[i].kind);
+		free(v[i].class);
+		free(v[i].level);
+		free(v[i].sample);
+		free(v[i].insert_id);
 	}
 	free(v);
 }

@@ -3,8 +3,8 @@
  * It owns the schema (schema/NNN-*.sql, applied in order and tracked by
  * PRAGMA user_version), exactly-once counting (dedup keys per minute of
  * entry time) and batching: store_add() adds up counts in memory,
- * store_commit() writes the deltas, the dedup keys and the run's progress
- * in one transaction.  A crash loses at most the uncommitted batch, and the
+ * store_commit() writes the deltas, the dedup keys, the run's progress and
+ * the positions of followed files in one transaction.  A crash loses at most the uncommitted batch, and the
  * run record says how far the committed part reached.
  */
 #ifndef STORE_H
@@ -87,12 +87,133 @@ struct store_progress {
 };
 
 /*
- * Write every pending delta, the new dedup keys and p in one transaction.
+ * Write every pending delta, the new dedup keys, p and the staged source
+ * positions in one transaction, then run the commit hook inside it.
  * On failure nothing of the batch is kept, the in-memory batch is
  * discarded, and -1 is returned with *cause.
  */
 int		 store_commit(struct store *, const struct store_progress *p,
 		    char **cause);
+
+/*
+ * A followed file's position (schema/004-follow.sql): where to resume so
+ * that the entries before offset are exactly the ones counted.
+ */
+struct store_source {
+	char		*path;		/* the followed path it belongs to */
+	uint64_t	 device;	/* st_dev */
+	uint64_t	 inode;		/* st_ino */
+	uint64_t	 fingerprint;	/* hash64 of the first fingerprint_len
+					   bytes, seed 0 */
+	uint32_t	 fingerprint_len;	/* bytes, <= 4096 */
+	uint64_t	 offset;	/* just past the last entry counted */
+	int		 in_array;	/* offset lies inside an array */
+	uint64_t	 line;		/* 1-based line at offset */
+	int		 text;		/* read as plain text lines */
+};
+
+/*
+ * Stage s (copied) to be written by the next store_commit(), in the
+ * transaction of the counts its entries produced; forget = 1 deletes the
+ * row of (s->device, s->inode) instead.  Rows are written in the order
+ * staged.  A failed commit discards what was staged with the batch.
+ */
+void		 store_source(struct store *, const struct store_source *s,
+		    int forget);
+
+/* The row of (device, inode): 1 found (out->path is the caller's), 0, -1. */
+int		 store_source_get(struct store *, uint64_t device,
+		    uint64_t inode, struct store_source *out, char **cause);
+
+/* The rows of path, latest first.  Free with store_sources_free(). */
+int		 store_sources_at(struct store *, const char *path,
+		    struct store_source **out, size_t *n, char **cause);
+void		 store_sources_free(struct store_source *, size_t n);
+
+/*
+ * Called by store_commit() inside the batch's transaction, after all of
+ * the batch is written and before COMMIT, so its reads see the batch.  It
+ * may read the store, walk the batch (store_batch_patterns()) and write
+ * findings (store_finding()).  Returning -1 with *cause rolls the whole
+ * batch back.
+ */
+typedef int	(*store_commit_fn)(struct store *, void *arg, char **cause);
+void		 store_set_commit_hook(struct store *, store_commit_fn fn,
+		    void *arg);
+
+/* A (revision, pattern) pair counted in the batch being committed. */
+struct store_batch_pattern {
+	const char	*project;	/* valid UTF-8, as stored */
+	const char	*location;
+	const char	*service;
+	const char	*revision;
+	int64_t		 revision_id;	/* its row */
+	const char	*pattern;
+	uint64_t	 count;		/* in this batch */
+	int64_t		 first_ns;	/* earliest entry time in the batch */
+	const char	*sample;	/* the first entry's message ... */
+	const char	*insert_id;	/* ... and insertId */
+};
+typedef int	(*store_batch_pattern_fn)(const struct store_batch_pattern *,
+		    void *arg);
+
+/*
+ * Call fn for each pair of the batch; only from a commit hook.  Strings
+ * die when the commit ends.  Stops at, and returns, fn's -1.
+ */
+int		 store_batch_patterns(struct store *, store_batch_pattern_fn fn,
+		    void *arg);
+
+/* A revision's count of pattern over its whole life (0: never). */
+int		 store_pattern_total(struct store *, int64_t revision_id,
+		    const char *pattern, uint64_t *count, char **cause);
+
+/* A live finding (schema/004-follow.sql, findings); strings borrowed. */
+struct store_finding {
+	int64_t		 found_ns;	/* wall clock */
+	const char	*project;
+	const char	*location;
+	const char	*service;
+	const char	*revision;
+	const char	*pattern;
+	const char	*kind;		/* catalogue, template */
+	const char	*class;		/* new, returning */
+	const char	*level;		/* info .. critical */
+	uint64_t	 count;		/* the revision's, when found */
+	const char	*sample;
+	const char	*insert_id;
+	int64_t		 entry_ns;
+};
+
+/*
+ * Record f unless its (project, location, service, revision, pattern)
+ * has a finding already.  Returns 1 written, 0 already there, -1 error.
+ * Outside a commit hook it is a transaction of its own.
+ */
+int		 store_finding(struct store *, const struct store_finding *f,
+		    char **cause);
+
+/* A finding as listed: the same fields, owned. */
+struct store_finding_row {
+	int64_t		 found_ns;
+	char		*project;
+	char		*location;
+	char		*service;
+	char		*revision;
+	char		*pattern;
+	char		*kind;
+	char		*class;
+	char		*level;
+	uint64_t	 count;
+	char		*sample;
+	char		*insert_id;
+	int64_t		 entry_ns;
+};
+
+/* Findings made at or after since_ns, oldest first. */
+int		 store_findings(struct store *, int64_t since_ns,
+		    struct store_finding_row **out, size_t *n, char **cause);
+void		 store_findings_free(struct store_finding_row *, size_t n);
 
 /*
  * Close the run: status is "ok", "error" or "interrupted"; p may be NULL.

@@ -853,7 +853,6 @@ cmd_diff(int argc, char **argv)
 		yajl_gen_array_close(g);
 		yajl_gen_map_close(g);
 		report_json_flush(g, stdout);
-		fputc('\n', stdout);
 		yajl_gen_free(g);
 	}
 	if (done == 0 && rv == EXIT_OK) {

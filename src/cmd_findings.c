@@ -77,7 +77,6 @@ findings_json(const struct store_finding_row *v, const int *acked, size_t n)
 	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
 	report_json_flush(g, stdout);
-	fputc('\n', stdout);
 	yajl_gen_free(g);
 }
 

@@ -105,7 +105,6 @@ match_entry(const struct log_entry *e, void *arg)
 		rj_key_int(m->g, "line", (long long)e->line);
 		yajl_gen_map_close(m->g);
 		report_json_flush(m->g, stdout);
-		fputc('\n', stdout);
 		return (0);
 	}
 	/* text: time severity service/revision [ids] first line */

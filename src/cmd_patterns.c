@@ -97,7 +97,6 @@ patterns_list(struct catalogue *c, enum report_format format)
 	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
 	report_json_flush(g, stdout);
-	fputc('\n', stdout);
 	yajl_gen_free(g);
 	return (EXIT_OK);
 }

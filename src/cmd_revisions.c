@@ -91,7 +91,6 @@ revisions_json(struct store *st, struct store_revision *rv, size_t n)
 	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
 	report_json_flush(g, stdout);
-	fputc('\n', stdout);
 	yajl_gen_free(g);
 }
 

@@ -88,7 +88,6 @@ templates_json(const struct store_template_row *rows, size_t n)
 	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
 	report_json_flush(g, stdout);
-	fputc('\n', stdout);
 	yajl_gen_free(g);
 }
 

@@ -107,7 +107,6 @@ trend_render(const struct store_trend_row *v, size_t n, int by_rev,
 		yajl_gen_array_close(g);
 		yajl_gen_map_close(g);
 		report_json_flush(g, stdout);
-		fputc('\n', stdout);
 		yajl_gen_free(g);
 		return;
 	}

@@ -46,6 +46,10 @@ report_json_flush(yajl_gen g, FILE *f)
 
 	yajl_gen_get_buf(g, &buf, &len);
 	fwrite(buf, 1, len, f);
+	/* one value per line: pretty output ends in a newline, compact
+	 * output (JSON Lines) does not */
+	if (len == 0 || buf[len - 1] != '\n')
+		fputc('\n', f);
 	yajl_gen_clear(g);
 	/* ready for the next value: JSON Lines write one per entry */
 	yajl_gen_reset(g, NULL);

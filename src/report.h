@@ -21,7 +21,7 @@ int		 report_format_parse(const char *s, enum report_format *f);
 
 /* A generator; pretty for reports, compact for JSON Lines. */
 yajl_gen	 report_json_new(int pretty);
-/* Write what g holds to f and clear it. */
+/* Write what g holds to f, ending in exactly one newline, and clear it. */
 void		 report_json_flush(yajl_gen g, FILE *f);
 
 void		 rj_str(yajl_gen g, const char *s, size_t len);

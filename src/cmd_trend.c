@@ -112,8 +112,12 @@ trend_render(const struct store_trend_row *v, size_t n, int by_rev,
 	}
 	if (format == TREND_CSV) {
 		printf("%s,pattern,count,entries,requests,per_1k_entries\n",
-		    by_rev ? "revision" : "bucket");
+		    by_rev ? "service,revision" : "bucket");
 		for (i = 0; i < n; i++) {
+			if (by_rev) {
+				trend_csv_field(v[i].service);
+				putchar(',');
+			}
 			trend_csv_field(bucket_label(&v[i], by_rev, label,
 			    sizeof(label)));
 			putchar(',');

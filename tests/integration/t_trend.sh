@@ -34,9 +34,9 @@ PY
 is $? 0 "ingest"
 
 "$LOGAUDIT" trend --db t.db --service api --pattern auth-no-token --by revision --format csv > rev.csv
-is "$(cat rev.csv)" "revision,pattern,count,entries,requests,per_1k_entries
-\"api-00001-aaa\",\"auth-no-token\",3,20,0,150.000
-\"api-00002-bbb\",\"auth-no-token\",7,40,0,175.000" "by revision: counts, entries and rates"
+is "$(cat rev.csv)" "service,revision,pattern,count,entries,requests,per_1k_entries
+\"api\",\"api-00001-aaa\",\"auth-no-token\",3,20,0,150.000
+\"api\",\"api-00002-bbb\",\"auth-no-token\",7,40,0,175.000" "by revision: service, counts, entries and rates"
 
 "$LOGAUDIT" trend --db t.db --service api --pattern auth-no-token --format csv > hour.csv
 is "$(cut -d, -f1,3,4 hour.csv | tr '\n' ' ')" \

@@ -31,6 +31,7 @@ int	cmd_patterns(int argc, char **argv);
 int	cmd_templates(int argc, char **argv);
 int	cmd_follow(int argc, char **argv);
 int	cmd_findings(int argc, char **argv);
+int	cmd_pull(int argc, char **argv);
 
 /* Exit statuses every command uses (logaudit(1), EXIT STATUS). */
 #define EXIT_OK		0

@@ -441,6 +441,9 @@ struct store {
 	size_t		 sources_count;
 	size_t		 sources_size;
 
+	char		*meta_key;	/* staged store_meta_stage(), or NULL */
+	int64_t		 meta_value;
+
 	store_commit_fn	 hook;		/* runs inside each commit */
 	void		*hook_arg;
 };
@@ -869,6 +872,8 @@ store_batch_clear(struct store *st)
 	for (i = 0; i < st->sources_count; i++)
 		free(st->sources[i].s.path);
 	st->sources_count = 0;
+	free(st->meta_key);
+	st->meta_key = NULL;
 	hmap_clear(st->rev_index);
 	hmap_clear(st->pattern_index);
 	hmap_clear(st->minute_index);
@@ -1823,6 +1828,9 @@ store_write_batch(struct store *st, const struct store_progress *p,
 		return (-1);
 	if (store_write_sources(st, cause) == -1)
 		return (-1);
+	if (st->meta_key != NULL &&
+	    store_meta_max(st, st->meta_key, st->meta_value, cause) == -1)
+		return (-1);
 	if (st->run_id != 0 && p != NULL &&
 	    store_write_run(st, p, NULL, NULL, cause) == -1)
 		return (-1);
@@ -1841,7 +1849,7 @@ store_commit(struct store *st, const struct store_progress *p, char **cause)
 	int64_t	 pruned_minute = st->pruned_minute;
 
 	if (st->pending == 0 && st->sources_count == 0 &&
-	    (st->run_id == 0 || p == NULL))
+	    st->meta_key == NULL && (st->run_id == 0 || p == NULL))
 		return (0);
 	if (store_simple(st, S_BEGIN, "starting a batch", cause) == -1)
 		goto fail;
@@ -2423,4 +2431,24 @@ store_findings_free(struct store_finding_row *v, size_t n)
 		free(v[i].insert_id);
 	}
 	free(v);
+}
+
+int
+store_meta_get(struct store *st, const char *key, int64_t *v, int *found,
+    char **cause)
+{
+	return (store_get_int(st, S_META_GET, key, v, found, cause));
+}
+
+void
+store_meta_stage(struct store *st, const char *key, int64_t v)
+{
+	if (st->meta_key != NULL && strcmp(st->meta_key, key) == 0) {
+		if (v > st->meta_value)
+			st->meta_value = v;
+		return;
+	}
+	free(st->meta_key);
+	st->meta_key = xstrdup(key);
+	st->meta_value = v;
 }

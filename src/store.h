@@ -96,6 +96,20 @@ int		 store_commit(struct store *, const struct store_progress *p,
 		    char **cause);
 
 /*
+ * An integer of the meta table: *found 0 when key has none.  Returns 0,
+ * or -1 with *cause.
+ */
+int		 store_meta_get(struct store *, const char *key, int64_t *v,
+		    int *found, char **cause);
+
+/*
+ * Raise meta key (copied) to at least v in the next store_commit(), in
+ * the transaction of its counts (a high-water mark).  One key is staged
+ * at a time; a failed commit discards it with the batch.
+ */
+void		 store_meta_stage(struct store *, const char *key, int64_t v);
+
+/*
  * A followed file's position (schema/004-follow.sql): where to resume so
  * that the entries before offset are exactly the ones counted.
  */

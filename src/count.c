@@ -46,7 +46,20 @@ static struct fp_table *
 counter_templates(struct store *st, char **cause)
 {
 	struct tpl_load	 tl;
+	int64_t		 version;
+	int		 found;
 
+	/* templates made by other rules may not regroup under their ids */
+	if (store_meta_get(st, "fingerprint_version", &version, &found,
+	    cause) == -1)
+		return (NULL);
+	if (found && version != FP_VERSION)
+		log_warnx("the stored templates were grouped by fingerprint "
+		    "rules %lld, this logaudit's are %d: messages may group "
+		    "under new template ids", (long long)version, FP_VERSION);
+	if ((!found || version != FP_VERSION) &&
+	    store_meta_set(st, "fingerprint_version", FP_VERSION, cause) == -1)
+		return (NULL);
 	tl.fp = fp_new(0);
 	tl.failed = 0;
 	if (store_templates_each(st, counter_template_load, &tl,

@@ -69,6 +69,14 @@
 /* Innermost application frames in a traceback key. */
 #define FP_TB_FRAMES	2
 
+/*
+ * The rules' version: masking, tokens, grouping and the hash.  Ids are
+ * hashes of masked text, so new rules may give the same messages new
+ * ids; the store records the version that made its templates.  Bump it
+ * with any change to what fp_mask() or fp_add() produce.
+ */
+#define FP_VERSION	1
+
 /* "tpl-" and 16 lowercase hex digits, NUL-terminated. */
 #define FP_ID_LEN	21
 /* The id of messages refused by a full table: hash 0, never a real id. */

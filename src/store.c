@@ -59,6 +59,7 @@ enum store_stmt_id {
 	S_DATA_VERSION,
 	S_META_GET,
 	S_META_MAX,
+	S_META_SET,
 	S_REV_UPSERT,
 	S_EXPOSURE_UPSERT,
 	S_COUNT_UPSERT,
@@ -99,6 +100,9 @@ static const char *const store_sql[S_COUNT] = {
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_DATA_VERSION] = "PRAGMA data_version",
 	[S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[S_META_SET] =
+	    "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[S_META_MAX] =
 	    "INSERT INTO meta (key, value) VALUES (?1, ?2) "
 	    "ON CONFLICT (key) DO UPDATE SET "
@@ -2438,6 +2442,18 @@ store_meta_get(struct store *st, const char *key, int64_t *v, int *found,
     char **cause)
 {
 	return (store_get_int(st, S_META_GET, key, v, found, cause));
+}
+
+int
+store_meta_set(struct store *st, const char *key, int64_t v, char **cause)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_stmt(st, S_META_SET, cause)) == NULL)
+		return (-1);
+	bind_text(s, 1, key);
+	sqlite3_bind_int64(s, 2, v);
+	return (store_finish(st, s, "writing meta", cause));
 }
 
 void

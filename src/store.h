@@ -102,6 +102,10 @@ int		 store_commit(struct store *, const struct store_progress *p,
 int		 store_meta_get(struct store *, const char *key, int64_t *v,
 		    int *found, char **cause);
 
+/* Set meta key to v now, in its own transaction (not with a batch). */
+int		 store_meta_set(struct store *, const char *key, int64_t v,
+		    char **cause);
+
 /*
  * Raise meta key (copied) to at least v in the next store_commit(), in
  * the transaction of its counts (a high-water mark).  One key is staged

@@ -90,6 +90,17 @@ is "$(sed -n 5p facts.txt)" "traceback one template=True same id=True count=2" \
 cmp -s t2.json t3.json
 ok $? "ingesting both again changes no template or count"
 
+# the store records the fingerprint rules that made its templates, and a
+# logaudit with other rules says so
+is "$(db_value t.db "SELECT value FROM meta WHERE key = 'fingerprint_version'")" 1 \
+    "meta records fingerprint_version 1"
+"$PYTHON3" -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("UPDATE meta SET value = 0 WHERE key = \x27fingerprint_version\x27"); c.commit()' t.db
+"$LOGAUDIT" ingest -q --db t.db r1.ndjson 2> fpv.err
+grep -q "grouped by fingerprint rules 0, this logaudit's are 1" fpv.err
+ok $? "other fingerprint rules are reported" || diag_file fpv.err
+is "$(db_value t.db "SELECT value FROM meta WHERE key = 'fingerprint_version'")" 1 \
+    "and the version is brought up to date"
+
 # templates are patterns in the store: the revision's top patterns show them
 "$LOGAUDIT" revisions --db t.db --format json > revs.json
 "$PYTHON3" - revs.json > top.txt <<'PY'

@@ -88,6 +88,17 @@ pattern_level_name(enum pattern_level l)
 	return (l <= LEVEL_CRITICAL ? level_names[l] : "error");
 }
 
+int
+pattern_level_parse(const char *s)
+{
+	int	i;
+
+	for (i = 0; s != NULL && i <= LEVEL_CRITICAL; i++)
+		if (strcmp(s, level_names[i]) == 0)
+			return (i);
+	return (-1);
+}
+
 char **
 catalogue_dirs(char *const *opt_dirs, size_t n)
 {
@@ -355,8 +366,7 @@ static int
 pattern_set(struct pattern *p, const char *key, const char *v,
     const char *source, const char *file, int line, char **cause)
 {
-	size_t	i;
-	int	sev;
+	int	sev, lvl;
 
 	if (strcmp(key, "title") == 0) {
 		free(p->info.title);
@@ -365,15 +375,12 @@ pattern_set(struct pattern *p, const char *key, const char *v,
 		free(p->info.category);
 		p->info.category = xstrdup(v);
 	} else if (strcmp(key, "level") == 0) {
-		for (i = 0; i < 4; i++)
-			if (strcmp(v, level_names[i]) == 0)
-				break;
-		if (i == 4) {
+		if ((lvl = pattern_level_parse(v)) == -1) {
 			xasprintf(cause, "%s:%d: level must be info, warning, "
 			    "error or critical", file, line);
 			return (-1);
 		}
-		p->info.level = (enum pattern_level)i;
+		p->info.level = (enum pattern_level)lvl;
 	} else if (strcmp(key, "regex") == 0) {
 		return (pattern_add_regex(p, v, file, line, cause));
 	} else if (strcmp(key, "status") == 0) {

@@ -18,6 +18,8 @@ enum pattern_level {
 	LEVEL_CRITICAL
 };
 const char	*pattern_level_name(enum pattern_level);
+/* "info" .. "critical" (NULL ok) -> its level, or -1. */
+int		 pattern_level_parse(const char *);
 
 struct pattern_info {
 	char			*id;		/* lowercase, '-' separated */

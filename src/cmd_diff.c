@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalogue.h"
 #include "cmd.h"
 #include "compare.h"
 #include "log.h"
@@ -98,28 +99,6 @@ diff_usage(FILE *f)
 	    "  --alpha A        significance before Holm's correction (0.001)\n"
 	    "\n"
 	    "Exit status: 0 nothing flagged, 1 flagged, 2 error.\n");
-}
-
-static int
-level_parse(const char *s)
-{
-	static const char	*names[] = { "info", "warning", "error",
-	    "critical", NULL };
-	int			 i;
-
-	for (i = 0; s != NULL && names[i] != NULL; i++)
-		if (strcmp(s, names[i]) == 0)
-			return (i);
-	return (-1);
-}
-
-static const char *
-level_name(int l)
-{
-	static const char	*names[] = { "info", "warning", "error",
-	    "critical" };
-
-	return (l >= 0 && l < 4 ? names[l] : "error");
 }
 
 /* Importance order of the classes in reports. */
@@ -268,7 +247,7 @@ compare_one(struct store *st, const struct diff_opts *o,
 			}
 			row->c.log_kinds |= v[k].log_kinds;
 			if (v[k].level != NULL)
-				row->level = level_parse(v[k].level);
+				row->level = pattern_level_parse(v[k].level);
 		}
 	}
 	for (i = 0; i < cmp->nrows; i++) {
@@ -483,7 +462,7 @@ render_json(yajl_gen g, const struct comparison *cmp)
 		rj_key_cstr(g, "kind", row->is_template ? "template" :
 		    "catalogue");
 		rj_key_cstr(g, "class", cmp_class_name(row->c.class));
-		rj_key_cstr(g, "level", level_name(row->level));
+		rj_key_cstr(g, "level", pattern_level_name((enum pattern_level)row->level));
 		rj_key_int(g, "count", (long long)row->c.count);
 		rj_key_int(g, "previous_count",
 		    (long long)row->c.previous_count);
@@ -741,7 +720,7 @@ diff_parse(struct diff_opts *o, int ch, const char *arg)
 			o->min_count = 1;
 		break;
 	case 'l':
-		if ((o->min_level = level_parse(arg)) == -1) {
+		if ((o->min_level = pattern_level_parse(arg)) == -1) {
 			log_warnx("--min-level: info, warning, error or "
 			    "critical, not \"%s\"", arg);
 			return (-1);

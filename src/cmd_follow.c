@@ -213,19 +213,6 @@ mono_ns(void)
 	return ((int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec);
 }
 
-static int
-level_rank(const char *s)
-{
-	static const char	*names[] = { "info", "warning", "error",
-	    "critical", NULL };
-	int			 i;
-
-	for (i = 0; s != NULL && names[i] != NULL; i++)
-		if (strcmp(s, names[i]) == 0)
-			return (i);
-	return (-1);
-}
-
 /* ---- one file --------------------------------------------------------- */
 
 static int	follow_entry(const struct log_entry *, void *);
@@ -561,7 +548,7 @@ follow_finding(struct follower *fw, const struct candidate *c,
 	memset(&f, 0, sizeof(f));
 	f.level = is_template ? "error" :
 	    counter_level(fw->counter, c->bp.pattern);
-	if (level_rank(f.level) < fw->min_level)
+	if (pattern_level_parse(f.level) < fw->min_level)
 		return (0);
 	f.found_ns = time_now_ns();
 	f.project = c->bp.project;
@@ -1172,7 +1159,7 @@ cmd_follow(int argc, char **argv)
 			templates = 0;
 			break;
 		case 'l':
-			if ((fw.min_level = level_rank(optarg)) == -1) {
+			if ((fw.min_level = pattern_level_parse(optarg)) == -1) {
 				log_warnx("--min-level: info, warning, error "
 				    "or critical, not \"%s\"", optarg);
 				goto usage;

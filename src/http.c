@@ -14,6 +14,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "http.h"
+#include "redact.h"
 #include "xmalloc.h"
 
 #define HTTP_USER_AGENT	"logaudit/" PACKAGE_VERSION
@@ -167,45 +168,10 @@ http_response_clear(struct http_response *res)
 	res->error_body = NULL;
 }
 
-/* Append len bytes of p to the growing d (size *size, used *len). */
-static void
-http_append(char **d, size_t *len, size_t *size, const char *p, size_t n)
-{
-	while (*len + n + 1 > *size) {
-		*size = *size == 0 ? 64 : *size * 2;
-		*d = xreallocarray(*d, 1, *size);
-	}
-	memcpy(*d + *len, p, n);
-	*len += n;
-	(*d)[*len] = '\0';
-}
-
 char *
 http_redact(const char *s, const char *secret)
 {
-	static const char	 bearer[] = "bearer ";
-	static const char	 mark[] = "[REDACTED]";
-	char			*d = NULL;
-	size_t			 len = 0, size = 0, slen, n;
-
-	slen = secret != NULL ? strlen(secret) : 0;
-	http_append(&d, &len, &size, "", 0);
-	while (*s != '\0') {
-		if (slen > 0 && strncmp(s, secret, slen) == 0) {
-			http_append(&d, &len, &size, mark, sizeof(mark) - 1);
-			s += slen;
-		} else if (strncasecmp(s, bearer, sizeof(bearer) - 1) == 0) {
-			http_append(&d, &len, &size, s, sizeof(bearer) - 1);
-			s += sizeof(bearer) - 1;
-			n = strcspn(s, " \t\r\n\",;'");
-			if (n > 0)
-				http_append(&d, &len, &size, mark,
-				    sizeof(mark) - 1);
-			s += n;
-		} else
-			http_append(&d, &len, &size, s++, 1);
-	}
-	return (d);
+	return (redact_with(s, secret));
 }
 
 char *

@@ -59,9 +59,9 @@ int	 http_request(const struct http_request *req,
 void	 http_response_clear(struct http_response *);
 
 /*
- * A copy of s (caller frees) fit to print: the word after each "Bearer "
- * and every occurrence of secret (may be NULL or "") become
- * "[REDACTED]".
+ * A copy of s (caller frees) fit to print: redact_with() (redact.h), so
+ * whatever the redactor knows and every occurrence of secret (may be NULL
+ * or "") become "[REDACTED]".
  */
 char	*http_redact(const char *s, const char *secret);
 

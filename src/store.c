@@ -32,6 +32,7 @@
 #include "entry.h"
 #include "hmap.h"
 #include "log.h"
+#include "redact.h"
 #include "store.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -507,6 +508,26 @@ repair_dup(const char *p, size_t len, size_t max)
 		s[0] = '\0';
 	else
 		utf8_repair(s, size + 1, p, len);
+	return (s);
+}
+
+/*
+ * A sample fit to keep: repaired, redacted (redact.h), then cut to
+ * STORE_SAMPLE_MAX.  Redacting before the cut catches a secret that the
+ * cut would have left half-recognisable.  Caller frees.
+ */
+static char *
+sample_dup(const char *p, size_t len)
+{
+	char	*s, *r;
+
+	s = repair_dup(p, len, 2 * STORE_SAMPLE_MAX);
+	r = redact(s, strlen(s));
+	free(s);
+	if (strlen(r) <= STORE_SAMPLE_MAX)
+		return (r);
+	s = repair_dup(r, strlen(r), STORE_SAMPLE_MAX);
+	free(r);
 	return (s);
 }
 
@@ -1264,8 +1285,7 @@ store_sample(struct store *st, const struct log_entry *e)
 	store_grow((void **)&st->samples, &st->samples_size,
 	    st->samples_count, sizeof(*st->samples));
 	bs = &st->samples[st->samples_count];
-	bs->message = repair_dup(e->message.p, e->message.len,
-	    STORE_SAMPLE_MAX);
+	bs->message = sample_dup(e->message.p, e->message.len);
 	bs->insert_id = repair_dup(e->insert_id.p, e->insert_id.len,
 	    3 * e->insert_id.len);
 	return (st->samples_count++);
@@ -1678,6 +1698,8 @@ store_write_templates(struct store *st, char **cause)
 	struct batch_pattern	*bp;
 	sqlite3_stmt		*s;
 	size_t			 i;
+	char			*text;
+	int			 rc;
 
 	if ((s = store_stmt(st, S_TPL_UPSERT, cause)) == NULL)
 		return (-1);
@@ -1685,11 +1707,15 @@ store_write_templates(struct store *st, char **cause)
 		bp = &st->patterns[i];
 		if (bp->tpl_text == NULL)
 			continue;
+		/* the text as masked can still hold a secret's shape */
+		text = sample_dup(bp->tpl_text, strlen(bp->tpl_text));
 		bind_text(s, 1, bp->id);
-		bind_text(s, 2, bp->tpl_text);
+		bind_text(s, 2, text);
 		sqlite3_bind_int64(s, 3, bp->tpl_first_ns);
 		sqlite3_bind_int64(s, 4, bp->tpl_last_ns);
-		if (store_finish(st, s, "writing templates", cause) == -1)
+		rc = store_finish(st, s, "writing templates", cause);
+		free(text);
+		if (rc == -1)
 			return (-1);
 	}
 	return (0);

@@ -27,7 +27,7 @@ main(void)
 
 	redacted("plain text", NULL, "plain text", "nothing to redact");
 	redacted("Authorization: Bearer ya29.a0Af-x_y", NULL,
-	    "Authorization: Bearer [REDACTED]", "a bearer token");
+	    "Authorization: [REDACTED]", "an Authorization header");
 	redacted("near bearer abc\"; and more", NULL,
 	    "near bearer [REDACTED]\"; and more", "case, and where it ends");
 	redacted("token s3cr3t in s3cr3t", "s3cr3t",

@@ -11,14 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert.h"
 #include "catalogue.h"
 #include "cmd.h"
 #include "compare.h"
+#include "http.h"
 #include "log.h"
 #include "report.h"
 #include "store.h"
 #include "util.h"
 #include "xmalloc.h"
+
+#define DIFF_ALERT_WAIT_DEFAULT	(30 * NS_PER_SEC)	/* --alert-wait */
 
 enum diff_format {
 	DIFF_TEXT,
@@ -40,6 +44,10 @@ struct diff_opts {
 	uint64_t		 min_count;
 	int			 min_level;	/* 0 info .. 3 critical */
 	struct cmp_params	 params;
+	struct alert_targets	*targets;	/* NULL: no alerts */
+	int64_t			 alert_wait_ns;	/* retries within the run */
+	uint64_t		 queued;	/* alerts queued by this run */
+	uint64_t		 dropped;	/* ... pushed out of the queue */
 };
 
 /* One pattern of a comparison, with what the report shows of it. */
@@ -76,7 +84,8 @@ diff_usage(FILE *f)
 	    "                     [--format text|json|markdown]\n"
 	    "                     [--fail-on new|returning|regressed|any|none]\n"
 	    "                     [--min-count N] [--min-level LEVEL]\n"
-	    "                     [--alpha A]\n"
+	    "                     [--alpha A] [--webhooks FILE] [--ca-file F]\n"
+	    "                     [--alert-wait D]\n"
 	    "\n"
 	    "Compare a revision with its predecessor: which patterns and\n"
 	    "templates are new (in no earlier revision), returning, regressed,\n"
@@ -97,6 +106,14 @@ diff_usage(FILE *f)
 	    "  --min-level L    info, warning (default), error or critical:\n"
 	    "                   lower levels are reported but never fail\n"
 	    "  --alpha A        significance before Holm's correction (0.001)\n"
+	    "  --webhooks FILE  alert targets, one \"name url [slack|json]\" a\n"
+	    "                   line (default: $LOGAUDIT_WEBHOOKS, same lines,\n"
+	    "                   ';' between them): each flagged new or\n"
+	    "                   returning pattern is recorded as a finding and\n"
+	    "                   sent once per target, ever\n"
+	    "  --alert-wait D   retry failed sends for up to D (default 30s);\n"
+	    "                   what is left is retried by the next run\n"
+	    "  --ca-file F      CA certificates to verify webhook servers with\n"
 	    "\n"
 	    "Exit status: 0 nothing flagged, 1 flagged, 2 error.\n");
 }
@@ -591,8 +608,56 @@ find_rev(const struct store_revision *v, size_t first, size_t end,
 }
 
 /* Compare within the group v[first..end) of one service.  -1: error. */
+/*
+ * Record each flagged new or returning pattern of cmp as a finding (one
+ * that follow or an earlier diff made stays as it was) and queue it for
+ * every target: the queue sends each (finding, target) once, so an hourly
+ * run does not repeat itself.  Regressions fail the run but are not
+ * alerted: they are a matter of degree, and move with the window.
+ */
 static int
-diff_service(struct store *st, const struct diff_opts *o,
+diff_alerts(struct store *st, struct diff_opts *o,
+    const struct comparison *cmp)
+{
+	struct store_finding	 f;
+	const struct diff_row	*row;
+	char			*cause = NULL;
+	size_t			 i;
+	int			 n;
+
+	for (i = 0; i < cmp->nrows; i++) {
+		row = &cmp->rows[i];
+		if (!row->flagged || (row->c.class != CLASS_NEW &&
+		    row->c.class != CLASS_RETURNING))
+			continue;
+		memset(&f, 0, sizeof(f));
+		f.found_ns = time_now_ns();
+		f.project = cmp->r->project;
+		f.location = cmp->r->location;
+		f.service = cmp->r->service;
+		f.revision = cmp->r->revision;
+		f.pattern = row->id;
+		f.kind = row->is_template ? "template" : "catalogue";
+		f.class = cmp_class_name(row->c.class);
+		f.level = pattern_level_name(row->level);
+		f.sample = row->sample;
+		f.insert_id = "";
+		f.entry_ns = row->first_ns;
+		if (store_pattern_total(st, cmp->r->id, row->id, &f.count,
+		    &cause) == -1 || store_finding(st, &f, &cause) == -1 ||
+		    (n = store_alerts_queue(st, &f, o->targets->names,
+		    o->targets->n, &o->dropped, &cause)) == -1) {
+			log_warnx("%s", cause);
+			free(cause);
+			return (-1);
+		}
+		o->queued += (uint64_t)n;
+	}
+	return (0);
+}
+
+static int
+diff_service(struct store *st, struct diff_opts *o,
     const struct store_revision *v, size_t first, size_t end, yajl_gen g,
     int *flagged)
 {
@@ -629,6 +694,10 @@ diff_service(struct store *st, const struct diff_opts *o,
 	}
 	for (i = 0; i < cmp.nrows; i++)
 		*flagged += cmp.rows[i].flagged;
+	if (o->targets != NULL && diff_alerts(st, o, &cmp) == -1) {
+		comparison_clear(&cmp);
+		return (-1);
+	}
 	switch (o->format) {
 	case DIFF_JSON:
 		render_json(g, &cmp);
@@ -726,6 +795,13 @@ diff_parse(struct diff_opts *o, int ch, const char *arg)
 			return (-1);
 		}
 		break;
+	case 'X':
+		if (duration_parse(arg, &o->alert_wait_ns) == -1 ||
+		    o->alert_wait_ns < 0) {
+			log_warnx("--alert-wait: bad duration \"%s\"", arg);
+			return (-1);
+		}
+		break;
 	case 'A':
 		o->params.alpha = strtod(arg, NULL);
 		if (!(o->params.alpha > 0 && o->params.alpha < 1)) {
@@ -737,6 +813,32 @@ diff_parse(struct diff_opts *o, int ch, const char *arg)
 		return (-1);
 	}
 	return (0);
+}
+
+/* Send what is due, this run's alerts and earlier runs' retries. */
+static int
+diff_deliver(const struct diff_opts *o, const char *db, const char *ca_file)
+{
+	struct alerter	*a;
+	char		*cause = NULL;
+	int		 sent;
+
+	if (o->dropped > 0)
+		log_warnx("alerts: the queue is full (%d pending): %llu oldest "
+		    "dropped", STORE_ALERTS_MAX,
+		    (unsigned long long)o->dropped);
+	http_init();
+	if ((a = alerter_new(db, o->targets, ca_file, &cause)) == NULL) {
+		log_warnx("%s", cause);
+		free(cause);
+		return (-1);
+	}
+	sent = alerter_flush(a, o->alert_wait_ns, &cmd_interrupted);
+	alerter_free(a);
+	if (sent > 0 || o->queued > 0)
+		log_info("alerts: %llu queued, %d sent",
+		    (unsigned long long)o->queued, sent);
+	return (sent == -1 ? -1 : 0);
 }
 
 int
@@ -757,13 +859,16 @@ cmd_diff(int argc, char **argv)
 		{ "min-count", required_argument, NULL, 'n' },
 		{ "min-level", required_argument, NULL, 'l' },
 		{ "alpha", required_argument, NULL, 'A' },
+		{ "webhooks", required_argument, NULL, 'W' },
+		{ "ca-file", required_argument, NULL, 'c' },
+		{ "alert-wait", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct diff_opts	 o;
 	struct store		*st;
 	struct store_revision	*v;
-	const char		*db = NULL;
+	const char		*db = NULL, *webhooks = NULL, *ca_file = NULL;
 	char			*cause = NULL;
 	size_t			 n, i, first;
 	int			 ch, rv = EXIT_OK, flagged = 0, done = 0, r;
@@ -776,14 +881,16 @@ cmd_diff(int argc, char **argv)
 	o.min_count = 1;
 	o.min_level = 1;
 	o.params.alpha = CMP_ALPHA_DEFAULT;
+	o.alert_wait_ns = DIFF_ALERT_WAIT_DEFAULT;
 	o.params.min_count = CMP_MIN_COUNT_DEFAULT;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (ch == 'h') {
 			diff_usage(stdout);
 			return (EXIT_OK);
 		}
-		if (ch == 'd') {
-			db = optarg;
+		if (ch == 'd' || ch == 'W' || ch == 'c') {
+			*(ch == 'd' ? &db : ch == 'W' ? &webhooks : &ca_file) =
+			    optarg;
 			continue;
 		}
 		if (diff_parse(&o, ch, optarg) == -1) {
@@ -797,8 +904,15 @@ cmd_diff(int argc, char **argv)
 		diff_usage(stderr);
 		return (EXIT_ERROR);
 	}
-	if ((st = cmd_store_existing(db)) == NULL)
+	if (alert_targets_load(webhooks, &o.targets, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
 		return (EXIT_ERROR);
+	}
+	if ((st = cmd_store_existing(db)) == NULL) {
+		alert_targets_free(o.targets);
+		return (EXIT_ERROR);
+	}
 	if (store_revisions(st, o.service, &v, &n, &cause) == -1) {
 		log_warnx("%s", cause);
 		free(cause);
@@ -845,6 +959,10 @@ cmd_diff(int argc, char **argv)
 	}
 	store_revisions_free(v, n);
 	store_close(st);
+	if (o.targets != NULL && diff_deliver(&o, cmd_db_path(db), ca_file) ==
+	    -1)
+		rv = EXIT_ERROR;
+	alert_targets_free(o.targets);
 	if (rv == EXIT_OK && flagged > 0)
 		rv = EXIT_FOUND;
 	return (rv);

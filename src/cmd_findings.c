@@ -57,21 +57,7 @@ findings_json(const struct store_finding_row *v, const int *acked, size_t n)
 	yajl_gen_array_open(g);
 	for (i = 0; i < n; i++) {
 		yajl_gen_map_open(g);
-		rj_key_time(g, "time", v[i].found_ns);
-		rj_key_cstr(g, "project", v[i].project);
-		rj_key_cstr(g, "location", v[i].location);
-		rj_key_cstr(g, "service", v[i].service);
-		rj_key_cstr(g, "revision", v[i].revision);
-		rj_key_cstr(g, "pattern", v[i].pattern);
-		rj_key_cstr(g, "kind", v[i].kind);
-		rj_key_cstr(g, "class", v[i].class);
-		rj_key_cstr(g, "level", v[i].level);
-		rj_key_int(g, "count", (long long)v[i].count);
-		rj_key_cstr(g, "sample", v[i].sample);
-		rj_key_cstr(g, "insert_id", v[i].insert_id);
-		rj_key_time(g, "entry_time", v[i].entry_ns);
-		rj_key(g, "acknowledged");
-		yajl_gen_bool(g, acked[i]);
+		rj_finding_fields(g, &v[i], acked[i]);
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);

@@ -13,6 +13,11 @@
  * returning ones become findings in the same transaction and are logged
  * once it is committed.
  *
+ * With --cloud the entries come from the Logging API (source_api.c)
+ * instead of files: one window every --interval, each page committed with
+ * its high-water mark through the same store, so the commit hook makes
+ * the same findings.
+ *
  * The one surprising part: a commit that fails discards its batch, so
  * every file is moved back to where its last committed entry ended and
  * read again.
@@ -29,12 +34,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "catalogue.h"
 #include "cmd.h"
 #include "count.h"
 #include "entry.h"
 #include "hmap.h"
+#include "http.h"
 #include "log.h"
+#include "source_api.h"
 #include "source_tail.h"
 #include "store.h"
 #include "util.h"
@@ -116,6 +124,11 @@ struct follower {
 	size_t			 nlooked;
 	char			**lines;	/* to log once committed */
 	size_t			 nlines;
+	/* alerts: queued with the findings, sent by the alerter's thread */
+	struct alert_targets	*targets;	/* NULL: no alerts */
+	struct alerter		*alerter;
+	int			 alerts_queued;	/* by the commit under way */
+	uint64_t		 alerts_dropped;	/* ... out of a full queue */
 	/* statistics (SIGUSR1) */
 	int64_t			 stats_ns;	/* monotonic, of the last line */
 	uint64_t		 stats_entries;
@@ -127,12 +140,18 @@ follow_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: logaudit follow [--db PATH] [--poll D] [--flush D] [--idle D]\n"
-	    "                       [--patterns DIR]... [--no-templates]\n"
+	    "                       [--patterns DIR]... [--no-templates] [--no-inotify]\n"
 	    "                       [--templates-min-severity SEV]\n"
 	    "                       [--min-level LEVEL] [--service S]\n"
 	    "                       [--revision R] [--text] [--dedup-window D]\n"
-	    "                       [--pidfile PATH] [-D] [--check] [-q]\n"
-	    "                       PATH...|-\n"
+	    "                       [--pidfile PATH] [--webhooks FILE]\n"
+	    "                       [--ca-file F] [-D] [--check] [-q] PATH...|-\n"
+	    "       logaudit follow --cloud PROJECT [--filter F] [--interval D]\n"
+	    "                       [--api-url URL] [--lag D] [--overlap D]\n"
+	    "                       [--token-file F] [--token-command CMD]\n"
+	    "                       [--ca-file F] [--db PATH] [--patterns DIR]...\n"
+	    "                       [--min-level LEVEL] [--pidfile PATH]\n"
+	    "                       [--webhooks FILE] [-D] [--check] [-q]\n"
 	    "\n"
 	    "Follow Cloud Logging exports as they are written and count them\n"
 	    "into the database like ingest, until SIGTERM or SIGINT.  Each PATH\n"
@@ -165,8 +184,13 @@ follow_usage(FILE *f)
 	    "logged and a finding recorded; see logaudit findings.\n"
 	    "\n"
 	    "  --db PATH           database (default $LOGAUDIT_DB or ./logaudit.db)\n"
-	    "  --poll D            stat the paths and walk the directories every\n"
-	    "                      D (default 1s); open files are read every 100 ms\n"
+	    "  --poll D            where inotify cannot be used (remote file systems,\n"
+	    "                      --no-inotify, watches exhausted) stat the paths\n"
+	    "                      and walk the directories every D (default 1s);\n"
+	    "                      with inotify, changes are seen at once and a full\n"
+	    "                      check runs every 10 s (or D, if longer) as a\n"
+	    "                      safety net; open files are read every 100 ms\n"
+	    "  --no-inotify        poll every path as above, inotify unused\n"
 	    "  --flush D           commit counts at least every D (default 1s)\n"
 	    "  --idle D            close a file idle at its end for D (default\n"
 	    "                      1m; files under a directory, rotated files)\n"
@@ -192,7 +216,33 @@ follow_usage(FILE *f)
 	    "                      go to stderr, so redirect it.  Not with -\n"
 	    "  --check             check the options and the catalogue, then\n"
 	    "                      exit 0, or 2 saying what is wrong\n"
+	    "  --webhooks FILE     alert targets, one \"name url [slack|json]\" a\n"
+	    "                      line (default: $LOGAUDIT_WEBHOOKS, same lines,\n"
+	    "                      ';' between them): each finding is sent to\n"
+	    "                      each target once, from a thread of its own,\n"
+	    "                      retried with backoff; see ALERTS in logaudit(1)\n"
+	    "  --ca-file F         CA certificates to verify webhook servers (and\n"
+	    "                      with --cloud the API) with\n"
 	    "  -q, --quiet         no start and stop lines\n"
+	    "\n"
+	    "With --cloud, read a project's logs from the Cloud Logging API\n"
+	    "instead, as pull does, one window every --interval: from --overlap\n"
+	    "before the newest entry read to --lag before now.  Each page is\n"
+	    "committed with its counts and findings.  A read that fails (the API\n"
+	    "down, 429 or 5xx after 10 tries) is logged and made again at the\n"
+	    "next interval.  A request the API refuses (400: a bad filter, 403:\n"
+	    "a missing role) ends the daemon (2) on the first read; later it is\n"
+	    "logged and retried.  --poll, --flush, --idle, --text, --service\n"
+	    "and --revision do not apply.\n"
+	    "\n"
+	    "  --cloud PROJECT     read the Google Cloud project PROJECT; no PATH\n"
+	    "  --filter F          Logging query (default\n"
+	    "                      resource.type=\"cloud_run_revision\")\n"
+	    "  --interval D        start a read every D (default 60s)\n"
+	    API_OPTIONS_USAGE
+	    "\n"
+	    "Without --token-file, LOGAUDIT_ACCESS_TOKEN or --token-command,\n"
+	    "the token comes from the metadata server ($GCE_METADATA_HOST).\n"
 	    "\n"
 	    "Signals: SIGTERM and SIGINT commit and exit 0.  SIGHUP loads the\n"
 	    "catalogue again; when it fails to load, the one in use stays and\n"
@@ -201,7 +251,8 @@ follow_usage(FILE *f)
 	    "entries, and the bytes each source is behind its end.  Logs go\n"
 	    "to stderr; logaudit -v follow also says where each file starts.\n"
 	    "\n"
-	    "Exit status: 0 stopped by a signal or stdin ended, 2 error.\n");
+	    "Exit status: 0 stopped by a signal or stdin ended, 2 error.\n",
+	    API_URL_DEFAULT);
 }
 
 static int64_t
@@ -542,7 +593,7 @@ follow_finding(struct follower *fw, const struct candidate *c,
 {
 	struct store_finding	 f;
 	char			*sample, *line;
-	int			 is_template, written, acked;
+	int			 is_template, written, acked, n;
 
 	is_template = strncmp(c->bp.pattern, "tpl-", 4) == 0;
 	memset(&f, 0, sizeof(f));
@@ -571,6 +622,13 @@ follow_finding(struct follower *fw, const struct candidate *c,
 	if ((acked = store_acked(fw->st, f.project, f.location, f.service,
 	    f.revision, f.pattern, NULL, cause)) == -1)
 		return (-1);
+	/* queued in this transaction: a crash cannot lose nor repeat it */
+	if (fw->targets != NULL && !acked) {
+		if ((n = store_alerts_queue(fw->st, &f, fw->targets->names,
+		    fw->targets->n, &fw->alerts_dropped, cause)) == -1)
+			return (-1);
+		fw->alerts_queued += n;
+	}
 	sample = first_line(f.sample, FOLLOW_SAMPLE_SHOWN);
 	xasprintf(&line, "finding: %s %s %s in %s revision %s (project %s, "
 	    "location %s)%s, %llu so far: %s", f.class, f.kind, f.pattern,
@@ -662,6 +720,14 @@ findings_done(struct follower *fw, int committed)
 		free(fw->lines[i]);
 	}
 	fw->nlooked = fw->nlines = 0;
+	if (committed && fw->alerts_queued > 0)
+		alerter_kick(fw->alerter);
+	if (committed && fw->alerts_dropped > 0)
+		log_warnx("alerts: the queue is full (%d pending): %llu oldest "
+		    "dropped", STORE_ALERTS_MAX,
+		    (unsigned long long)fw->alerts_dropped);
+	fw->alerts_queued = 0;
+	fw->alerts_dropped = 0;
 }
 
 /* ---- commits ---------------------------------------------------------- */
@@ -867,7 +933,8 @@ follow_stats(struct follower *fw)
 			bad += cmd_bad_count(entry_reader_stats(ff->r));
 	memset(&l, 0, sizeof(l));
 	l.text = xstrdup("");
-	tail_each(fw->tail, lag_of, &l);
+	if (fw->tail != NULL)
+		tail_each(fw->tail, lag_of, &l);
 	log_warnx("stats: %llu entries (%.0f/s), %llu bytes (%.0f/s), "
 	    "%llu counted, %llu duplicates, %llu too old, %llu bad, "
 	    "%zu pending; lag %llu bytes%s%s%s%s",
@@ -945,6 +1012,8 @@ follow_free(struct follower *fw)
 	while (fw->files != NULL)
 		ffile_free(fw->files);
 	tail_free(fw->tail);	/* after: its close callbacks find no state */
+	alerter_free(fw->alerter);	/* stops its thread */
+	alert_targets_free(fw->targets);
 	counter_free(fw->counter);
 	store_close(fw->st);
 	hmap_free(fw->seen);
@@ -1041,6 +1110,20 @@ pidfile_open(const char *path)
 	return (fd);
 }
 
+/* SIGHUP and SIGUSR1, between reads. */
+static void
+follow_signals(struct follower *fw)
+{
+	if (cmd_reload) {
+		cmd_reload = 0;
+		follow_reload(fw);
+	}
+	if (cmd_stats) {
+		cmd_stats = 0;
+		follow_stats(fw);
+	}
+}
+
 /* The main loop: read, poll, commit, until a signal or stdin's end. */
 static int
 follow_run(struct follower *fw)
@@ -1051,14 +1134,7 @@ follow_run(struct follower *fw)
 	fw->last_commit_ns = fw->stats_ns = mono_ns();
 	tail_poll(fw->tail, 1);
 	while (!cmd_interrupted) {
-		if (cmd_reload) {
-			cmd_reload = 0;
-			follow_reload(fw);
-		}
-		if (cmd_stats) {
-			cmd_stats = 0;
-			follow_stats(fw);
-		}
+		follow_signals(fw);
 		tail_poll(fw->tail, 0);
 		n = tail_read(fw->tail, FOLLOW_BUDGET);
 		if (fw->restart)
@@ -1079,6 +1155,273 @@ follow_run(struct follower *fw)
 	return (0);
 }
 
+/* ---- --cloud: the Logging API instead of files ------------------------ */
+
+#define FOLLOW_INTERVAL_DEFAULT	(60 * NS_PER_SEC)
+
+/* --cloud's options: long only, numbered past every short option */
+enum {
+	FOLLOW_OPT_CLOUD = 256,
+	FOLLOW_OPT_FILTER,
+	FOLLOW_OPT_INTERVAL,
+	FOLLOW_OPT_API_URL,
+	FOLLOW_OPT_LAG,
+	FOLLOW_OPT_OVERLAP,
+	FOLLOW_OPT_TOKEN_FILE,
+	FOLLOW_OPT_TOKEN_COMMAND,
+	FOLLOW_OPT_CA_FILE,
+	FOLLOW_OPT_WEBHOOKS
+};
+
+#define FOLLOW_CLOUD_OPTIONS						\
+	{ "cloud", required_argument, NULL, FOLLOW_OPT_CLOUD },		\
+	{ "filter", required_argument, NULL, FOLLOW_OPT_FILTER },	\
+	{ "interval", required_argument, NULL, FOLLOW_OPT_INTERVAL },	\
+	{ "api-url", required_argument, NULL, FOLLOW_OPT_API_URL },	\
+	{ "lag", required_argument, NULL, FOLLOW_OPT_LAG },		\
+	{ "overlap", required_argument, NULL, FOLLOW_OPT_OVERLAP },	\
+	{ "token-file", required_argument, NULL, FOLLOW_OPT_TOKEN_FILE }, \
+	{ "token-command", required_argument, NULL,			\
+	    FOLLOW_OPT_TOKEN_COMMAND },					\
+	{ "ca-file", required_argument, NULL, FOLLOW_OPT_CA_FILE }
+
+struct follow_cloud {
+	struct api_config	 cfg;		/* strings borrowed from argv */
+	int64_t			 interval_ns;	/* between the starts of two
+						   reads */
+	const char		*interval;	/* as given, for the log */
+	const char		*given;		/* an option of --cloud given,
+						   for when --cloud is not */
+};
+
+static void
+follow_cloud_init(struct follow_cloud *fc)
+{
+	memset(fc, 0, sizeof(*fc));
+	fc->cfg.lag_ns = API_LAG_DEFAULT;
+	fc->cfg.overlap_ns = API_OVERLAP_DEFAULT;
+	fc->cfg.stop = &cmd_interrupted;
+	fc->cfg.report_problem = cmd_report_problem;
+	fc->interval_ns = FOLLOW_INTERVAL_DEFAULT;
+	fc->interval = "60s";
+}
+
+/* Apply option ch of FOLLOW_CLOUD_OPTIONS; 0, or -1 (said why). */
+static int
+follow_cloud_option(struct follow_cloud *fc, int ch, const char *arg)
+{
+	int64_t	*ns;
+
+	switch (ch) {
+	case FOLLOW_OPT_CLOUD:
+		if (*arg == '\0') {
+			log_warnx("--cloud: name the Google Cloud project");
+			return (-1);
+		}
+		fc->cfg.project = arg;
+		return (0);
+	case FOLLOW_OPT_FILTER:
+		fc->cfg.filter = arg;
+		fc->given = "--filter";
+		return (0);
+	case FOLLOW_OPT_INTERVAL:
+		fc->given = "--interval";
+		fc->interval = arg;
+		return (follow_parse_duration("interval", arg,
+		    &fc->interval_ns));
+	case FOLLOW_OPT_API_URL:
+		fc->cfg.api_url = arg;
+		fc->given = "--api-url";
+		return (0);
+	case FOLLOW_OPT_TOKEN_FILE:
+		fc->cfg.token_file = arg;
+		fc->given = "--token-file";
+		return (0);
+	case FOLLOW_OPT_TOKEN_COMMAND:
+		fc->cfg.token_command = arg;
+		fc->given = "--token-command";
+		return (0);
+	case FOLLOW_OPT_CA_FILE:
+		fc->cfg.ca_file = arg;	/* for webhooks too: no fc->given */
+		return (0);
+	}
+	/* --lag and --overlap: 0 is a duration too */
+	fc->given = ch == FOLLOW_OPT_LAG ? "--lag" : "--overlap";
+	ns = ch == FOLLOW_OPT_LAG ? &fc->cfg.lag_ns : &fc->cfg.overlap_ns;
+	if (duration_parse(arg, ns) == -1 || *ns < 0) {
+		log_warnx("%s: bad duration \"%s\" (e.g. 2m, 10m)", fc->given,
+		    arg);
+		return (-1);
+	}
+	return (0);
+}
+
+/* --cloud takes no PATH, and its options need it; 0, or -1 (said why). */
+static int
+follow_cloud_args(const struct follow_cloud *fc, int argc)
+{
+	if (fc->cfg.project == NULL) {
+		if (fc->given == NULL)
+			return (0);
+		log_warnx("follow: %s is an option of --cloud", fc->given);
+		return (-1);
+	}
+	if (argc > 0) {
+		log_warnx("follow: --cloud reads the Logging API, not files: "
+		    "no PATH or - with it");
+		return (-1);
+	}
+	return (0);
+}
+
+/* The counts of a read, where follow_stats() and the last line look. */
+static void
+follow_cloud_sync(struct follower *fw)
+{
+	fw->cs.entries = fw->prog.entries;
+	fw->cs.counted = fw->prog.counted;
+	fw->cs.duplicates = fw->prog.duplicates;
+	fw->cs.too_old = fw->prog.too_old;
+	fw->cs_committed = fw->cs;
+	fw->bad_done = fw->prog.bad;
+}
+
+
+/*
+ * After each page's commit, as after follow_commit(): the findings of the
+ * hook are kept and logged, or dropped with the batch.  Between pages is
+ * also where a long read sees SIGHUP and SIGUSR1.
+ */
+static void
+follow_cloud_committed(int committed, void *arg)
+{
+	struct follower	*fw = arg;
+
+	findings_done(fw, committed);
+	follow_cloud_sync(fw);
+	follow_signals(fw);
+}
+
+/*
+ * The main loop of --cloud: read a window every interval, sleeping in
+ * slices in between so that signals are seen within 100 ms.  A read that
+ * fails is made again at the next interval; one the API refuses ends the
+ * daemon only on the first read, where it means the options are wrong.
+ * -D's parent exits once the first read is done.  Returns an exit status.
+ */
+static int
+follow_cloud_run(struct follower *fw, struct follow_cloud *fc, const char *db,
+    int *ready)
+{
+	struct api_source	*src;
+	struct timespec		 ts;
+	enum api_status		 status;
+	const char		*name;
+	char			*cause = NULL, *source;
+	int64_t			 now, next;
+	int			 first = 1, failing = 0, rv = EXIT_OK;
+
+	srandom((unsigned)(time_now_ns() ^ getpid()));
+	http_init();
+	fc->cfg.on_commit = follow_cloud_committed;
+	fc->cfg.commit_arg = fw;
+	src = api_source_new(&fc->cfg, fw->st, fw->counter);
+	name = api_source_name(src);
+	if (api_source_auth(src, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		api_source_free(src);
+		return (EXIT_ERROR);
+	}
+	xasprintf(&source, "follow %s", name);
+	if (store_run_begin(fw->st, source, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		free(source);
+		api_source_free(src);
+		return (EXIT_ERROR);
+	}
+	free(source);
+	if (!fw->quiet)
+		log_warnx("following %s from the Logging API every %s into %s, "
+		    "catalogue %s (pid %ld)", name, fc->interval, db,
+		    catalogue_version(counter_catalogue(fw->counter)),
+		    (long)getpid());
+	fw->stats_ns = next = mono_ns();
+	while (!cmd_interrupted) {
+		follow_signals(fw);
+		now = mono_ns();
+		if (now < next) {
+			ts.tv_sec = 0;
+			ts.tv_nsec = next - now < FOLLOW_TICK_MS * 1000000LL ?
+			    next - now : FOLLOW_TICK_MS * 1000000LL;
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		next = now + fc->interval_ns;
+		status = api_source_read(src, &fw->prog);
+		follow_cloud_sync(fw);
+		if (cmd_interrupted)
+			break;
+		if (first && status == API_REFUSED) {
+			log_warnx("%s: the first read was refused: stopping",
+			    name);
+			rv = EXIT_ERROR;
+			break;
+		}
+		first = 0;
+		if (*ready != -1) {
+			(void)write(*ready, "1", 1);	/* the parent exits 0 */
+			close(*ready);
+			*ready = -1;
+		}
+		if (status != API_OK && !failing)
+			log_warnx("%s: reading again every %s until a read "
+			    "succeeds", name, fc->interval);
+		else if (status == API_OK && failing)
+			log_warnx("%s: a read succeeded again", name);
+		failing = status != API_OK;
+	}
+	api_source_free(src);
+	if (store_run_end(fw->st, &fw->prog, rv == EXIT_OK ? "ok" : "error",
+	    NULL, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		rv = EXIT_ERROR;
+	}
+	if (!fw->quiet)
+		log_warnx("stopped: %llu entries, %llu counted, %llu "
+		    "duplicates, %llu too old, %llu bytes",
+		    (unsigned long long)fw->cs.entries,
+		    (unsigned long long)fw->cs.counted,
+		    (unsigned long long)fw->cs.duplicates,
+		    (unsigned long long)fw->cs.too_old,
+		    (unsigned long long)fw->prog.bytes);
+	return (rv);
+}
+
+/*
+ * Deliver alerts from a thread with its own connection: what earlier runs
+ * left queued at once, then each commit's.  0, or -1 (said why).
+ */
+static int
+follow_alerts_start(struct follower *fw, const char *db, const char *ca_file)
+{
+	char	*cause = NULL;
+
+	http_init();
+	if ((fw->alerter = alerter_new(db, fw->targets, ca_file,
+	    &cause)) == NULL || alerter_start(fw->alerter, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		return (-1);
+	}
+	if (!fw->quiet)
+		log_warnx("alerting %zu webhook target%s", fw->targets->n,
+		    fw->targets->n == 1 ? "" : "s");
+	return (0);
+}
+
 int
 cmd_follow(int argc, char **argv)
 {
@@ -1086,6 +1429,7 @@ cmd_follow(int argc, char **argv)
 		{ "db", required_argument, NULL, 'd' },
 		CMD_INPUT_OPTIONS,
 		{ "poll", required_argument, NULL, 'P' },
+		{ "no-inotify", no_argument, NULL, 'n' },
 		{ "flush", required_argument, NULL, 'F' },
 		{ "idle", required_argument, NULL, 'I' },
 		{ "dedup-window", required_argument, NULL, 'w' },
@@ -1094,6 +1438,8 @@ cmd_follow(int argc, char **argv)
 		{ "min-level", required_argument, NULL, 'l' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "pidfile", required_argument, NULL, 'i' },
+		FOLLOW_CLOUD_OPTIONS,
+		{ "webhooks", required_argument, NULL, FOLLOW_OPT_WEBHOOKS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -1101,8 +1447,9 @@ cmd_follow(int argc, char **argv)
 	struct tail_config	 tc;
 	struct cmd_input_opts	 io;
 	struct follower		 fw;
+	struct follow_cloud	 cloud;
 	struct catalogue	*cat;
-	const char		*db = NULL, *pidfile = NULL;
+	const char		*db = NULL, *pidfile = NULL, *webhooks = NULL;
 	char			*cause = NULL, *source;
 	int64_t			 window = STORE_DEDUP_WINDOW_DEFAULT;
 	int64_t			 poll_ns = FOLLOW_POLL_DEFAULT;
@@ -1110,12 +1457,14 @@ cmd_follow(int argc, char **argv)
 	int			 ch, i, check = 0, templates = 1, rv = EXIT_OK;
 	int			 tpl_min_severity = 400;	/* WARNING */
 	int			 detach = 0, ready = -1, pidfd = -1;
+	int			 no_inotify = 0;
 	struct stat		 st;
 
 	memset(&io, 0, sizeof(io));
 	memset(&fw, 0, sizeof(fw));
 	fw.flush_ns = FOLLOW_FLUSH_DEFAULT;
 	fw.min_level = 1;
+	follow_cloud_init(&cloud);
 	while ((ch = getopt_long(argc, argv, "Dqh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -1131,6 +1480,9 @@ cmd_follow(int argc, char **argv)
 			if (follow_parse_duration("poll", optarg,
 			    &poll_ns) == -1)
 				goto usage;
+			break;
+		case 'n':
+			no_inotify = 1;
 			break;
 		case 'F':
 			if (follow_parse_duration("flush", optarg,
@@ -1168,6 +1520,21 @@ cmd_follow(int argc, char **argv)
 		case 'C':
 			check = 1;
 			break;
+		case FOLLOW_OPT_WEBHOOKS:
+			webhooks = optarg;
+			break;
+		case FOLLOW_OPT_CLOUD:
+		case FOLLOW_OPT_FILTER:
+		case FOLLOW_OPT_INTERVAL:
+		case FOLLOW_OPT_API_URL:
+		case FOLLOW_OPT_LAG:
+		case FOLLOW_OPT_OVERLAP:
+		case FOLLOW_OPT_TOKEN_FILE:
+		case FOLLOW_OPT_TOKEN_COMMAND:
+		case FOLLOW_OPT_CA_FILE:
+			if (follow_cloud_option(&cloud, ch, optarg) == -1)
+				goto usage;
+			break;
 		case 'q':
 			fw.quiet = 1;
 			break;
@@ -1184,7 +1551,9 @@ cmd_follow(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 0) {
+	if (follow_cloud_args(&cloud, argc) == -1)
+		goto usage;
+	if (argc == 0 && cloud.cfg.project == NULL) {
 		log_warnx("follow: name at least one file, directory or -");
 		follow_usage(stderr);
 		goto usage;
@@ -1202,7 +1571,14 @@ cmd_follow(int argc, char **argv)
 	fw.cfg = io.cfg;
 	fw.pdirs = io.pdirs;
 	fw.npdirs = io.npdirs;
+	if (alert_targets_load(webhooks, &fw.targets, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		cmd_input_opts_clear(&io);
+		return (EXIT_ERROR);
+	}
 	if ((cat = cmd_catalogue(fw.pdirs, fw.npdirs)) == NULL) {
+		alert_targets_free(fw.targets);
 		cmd_input_opts_clear(&io);
 		return (EXIT_ERROR);
 	}
@@ -1212,9 +1588,12 @@ cmd_follow(int argc, char **argv)
 			    stat(argv[i], &st) == -1)
 				log_warnx("%s: %s (follow waits for it)",
 				    argv[i], strerror(errno));
-		printf("options ok; catalogue %s, %zu patterns\n",
-		    catalogue_version(cat), catalogue_size(cat));
+		printf("options ok; catalogue %s, %zu patterns; %zu webhook "
+		    "target%s\n", catalogue_version(cat), catalogue_size(cat),
+		    fw.targets != NULL ? fw.targets->n : 0,
+		    fw.targets != NULL && fw.targets->n == 1 ? "" : "s");
 		catalogue_free(cat);
+		alert_targets_free(fw.targets);
 		cmd_input_opts_clear(&io);
 		return (EXIT_OK);
 	}
@@ -1230,12 +1609,14 @@ cmd_follow(int argc, char **argv)
 				log_warnx("%s", cause);
 			free(cause);
 			catalogue_free(cat);
+			alert_targets_free(fw.targets);
 			cmd_input_opts_clear(&io);
 			return (EXIT_ERROR);
 		}
 	}
 	if (pidfile != NULL && (pidfd = pidfile_open(pidfile)) == -1) {
 		catalogue_free(cat);
+		alert_targets_free(fw.targets);
 		cmd_input_opts_clear(&io);
 		return (EXIT_ERROR);
 	}
@@ -1256,8 +1637,18 @@ cmd_follow(int argc, char **argv)
 	}
 	fw.seen = hmap_new(sizeof(uint64_t), 0);
 	store_set_commit_hook(fw.st, follow_hook, &fw);
+	if (fw.targets != NULL && follow_alerts_start(&fw, db,
+	    cloud.cfg.ca_file) == -1) {
+		rv = EXIT_ERROR;
+		goto out;
+	}
+	if (cloud.cfg.project != NULL) {
+		rv = follow_cloud_run(&fw, &cloud, db, &ready);
+		goto out;
+	}
 	memset(&tc, 0, sizeof(tc));
 	tc.poll_ns = poll_ns;
+	tc.no_inotify = no_inotify;
 	tc.idle_ns = idle_ns;
 	tc.cb.open = follow_open;
 	tc.cb.data = follow_data;
@@ -1291,11 +1682,22 @@ cmd_follow(int argc, char **argv)
 		goto out;
 	}
 	free(source);
-	if (!fw.quiet)
-		log_warnx("following %d path%s into %s, catalogue %s (pid %ld)",
-		    argc, argc == 1 ? "" : "s", db,
+	if (!fw.quiet) {
+		char	how[48];
+
+		if (tail_uses_inotify(fw.tail))
+			snprintf(how, sizeof(how), "inotify");
+		else if (poll_ns % NS_PER_SEC == 0)
+			snprintf(how, sizeof(how), "polling every %llds",
+			    (long long)(poll_ns / NS_PER_SEC));
+		else
+			snprintf(how, sizeof(how), "polling every %lldms",
+			    (long long)(poll_ns / 1000000));
+		log_warnx("following %d path%s (%s) into %s, catalogue %s "
+		    "(pid %ld)", argc, argc == 1 ? "" : "s", how, db,
 		    catalogue_version(counter_catalogue(fw.counter)),
 		    (long)getpid());
+	}
 	if (ready != -1) {
 		(void)write(ready, "1", 1);	/* the parent exits 0 */
 		close(ready);

@@ -109,7 +109,8 @@ http_request(const struct http_request *req, struct http_response *res,
 	curl_easy_setopt(x.curl, CURLOPT_USERAGENT, HTTP_USER_AGENT);
 	curl_easy_setopt(x.curl, CURLOPT_CONNECTTIMEOUT,
 	    (long)HTTP_CONNECT_TIMEOUT_SEC);
-	curl_easy_setopt(x.curl, CURLOPT_TIMEOUT, (long)HTTP_TIMEOUT_SEC);
+	curl_easy_setopt(x.curl, CURLOPT_TIMEOUT, req->timeout_sec > 0 ?
+	    req->timeout_sec : (long)HTTP_TIMEOUT_SEC);
 	curl_easy_setopt(x.curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(x.curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (req->ca_file != NULL)

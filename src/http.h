@@ -38,6 +38,8 @@ struct http_request {
 	const char		*ca_file;	/* NULL: the system's CAs */
 	volatile sig_atomic_t	*stop;		/* when set, abort (may be
 						   NULL): a signal flag */
+	long			 timeout_sec;	/* whole request; 0:
+						   HTTP_TIMEOUT_SEC */
 };
 
 struct http_response {

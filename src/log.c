@@ -22,12 +22,15 @@ log_verbosity(void)
 	return (log_level);
 }
 
+/* One line, whole: the alert thread logs too. */
 static void
 log_vline(const char *fmt, va_list ap)
 {
+	flockfile(stderr);
 	fputs("logaudit: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 void

@@ -29,7 +29,8 @@ struct redact_rule {
 };
 
 /*
- * Order matters: a header or a key=value rule replaces the whole value
+ * A key may carry a prefix (DB_PASSWORD=, "smtp_password":), so the key
+ * rules take any name that ends in a known one.  Order matters: a header or a key=value rule replaces the whole value
  * (whatever its shape) before the shape rules look for what is left.
  */
 static const struct redact_rule redact_rules[] = {
@@ -44,19 +45,19 @@ static const struct redact_rule redact_rules[] = {
 	/* bearer tokens anywhere else */
 	{ "(?i)\\b(bearer\\s+)[A-Za-z0-9._~+/=-]+", "${1}" REDACT_MARK },
 	/* JSON and YAML: "password": "x", 'api_key': 'x' */
-	{ "(?i)([\"'](?:password|passwd|pwd|secret|client[_-]?secret|"
-	  "api[_-]?key|apikey|access[_-]?token|refresh[_-]?token|"
-	  "id[_-]?token|auth[_-]?token|token|private[_-]?key)[\"']\\s*:\\s*"
+	{ "(?i)([\"'][a-z0-9_.-]*?(?:password|passwd|pwd|secret|"
+	  "client[_-]?secret|api[_-]?key|apikey|access[_-]?token|"
+	  "refresh[_-]?token|id[_-]?token|auth[_-]?token|token|private[_-]?key)[\"']\\s*:\\s*"
 	  "[\"'])[^\"']*", "${1}" REDACT_MARK },
 	/* query strings and key=value pairs: password=x&..., token=x */
-	{ "(?i)\\b((?:password|passwd|pwd|secret|client[_-]?secret|"
-	  "api[_-]?key|apikey|access[_-]?token|refresh[_-]?token|"
-	  "id[_-]?token|auth[_-]?token|token|sig|signature|"
+	{ "(?i)\\b([a-z0-9_.-]*?(?:password|passwd|pwd|secret|"
+	  "client[_-]?secret|api[_-]?key|apikey|access[_-]?token|"
+	  "refresh[_-]?token|id[_-]?token|auth[_-]?token|token|sig|signature|"
 	  "x-goog-signature|private[_-]?key)=)[^&\\s\"',;]+",
 	  "${1}" REDACT_MARK },
 	/* password: x */
-	{ "(?i)\\b((?:password|passwd|client[_-]?secret|api[_-]?key)"
-	  "\\s*:\\s*)[^\\s\"',;]+", "${1}" REDACT_MARK },
+	{ "(?i)\\b([a-z0-9_.-]*?(?:password|passwd|client[_-]?secret|"
+	  "api[_-]?key)\\s*:\\s*)[^\\s\"',;]+", "${1}" REDACT_MARK },
 	/* a password in a URL: scheme://user:password@host */
 	{ "(?i)\\b([a-z][a-z0-9+.-]{0,15}://[^/\\s:@\"'<>]*:)"
 	  "[^/\\s@\"'<>]+@", "${1}" REDACT_MARK "@" },

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "store.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -194,4 +195,25 @@ table_free(struct table *t)
 		free(t->cells[i]);
 	free(t->cells);
 	free(t);
+}
+
+void
+rj_finding_fields(yajl_gen g, const struct store_finding_row *f,
+    int acknowledged)
+{
+	rj_key_time(g, "time", f->found_ns);
+	rj_key_cstr(g, "project", f->project);
+	rj_key_cstr(g, "location", f->location);
+	rj_key_cstr(g, "service", f->service);
+	rj_key_cstr(g, "revision", f->revision);
+	rj_key_cstr(g, "pattern", f->pattern);
+	rj_key_cstr(g, "kind", f->kind);
+	rj_key_cstr(g, "class", f->class);
+	rj_key_cstr(g, "level", f->level);
+	rj_key_int(g, "count", (long long)f->count);
+	rj_key_cstr(g, "sample", f->sample);
+	rj_key_cstr(g, "insert_id", f->insert_id);
+	rj_key_time(g, "entry_time", f->entry_ns);
+	rj_key(g, "acknowledged");
+	yajl_gen_bool(g, acknowledged);
 }

@@ -34,6 +34,14 @@ void		 rj_key_int(yajl_gen g, const char *key, long long v);
 void		 rj_key_time(yajl_gen g, const char *key, int64_t ns);
 
 /*
+ * A finding's fields as the keys and values of an open map: the record of
+ * findings --format json and of a json webhook alert.
+ */
+struct store_finding_row;
+void		 rj_finding_fields(yajl_gen g, const struct store_finding_row *f,
+		    int acknowledged);
+
+/*
  * A text table: add rows of cells (copied), then print with each column
  * padded to its widest cell.  The last column is never padded.
  */

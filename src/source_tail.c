@@ -1,16 +1,27 @@
 /*
- * Following files by polling (see source_tail.h for the semantics).  Each
- * followed path is a watch; each file being read is a tfile, whose public
- * part the caller sees.  Positions are byte offsets read with pread(2),
- * so moving a file back (tail_seek()) is only a number.
+ * Following files with inotify, and by polling where inotify cannot be
+ * used (see source_tail.h for the semantics).  Each followed path is a
+ * watch; each file being read is a tfile, whose public part the caller
+ * sees.  Positions are byte offsets read with pread(2), so moving a file
+ * back (tail_seek()) is only a number.
  *
- * The surprising part is identity.  A path is only a name: every poll
+ * The surprising part is identity.  A path is only a name: every check
  * compares the inode at the path with the one open, and the head of the
  * open file (a hash of its first TAIL_HEAD_MAX bytes) with the one it had,
  * so a rename, a copytruncate and a rewrite in place each look different
  * and are handled as what they are.
+ *
+ * Inotify only says when to look.  An event makes a path due for the same
+ * check a poll makes (stat, walk), or, when it names a file already
+ * followed, for a check of that one file; what is true is always read
+ * from the file system, never from the events, so a lost event (queue
+ * overflow) costs a full check and nothing else.  Directories are watched
+ * rather than files: a watch on a file would follow it when it is renamed
+ * away, and rotation is a rename.
  */
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 
 #include <dirent.h>
@@ -35,9 +46,20 @@
 /*
  * Descriptors held at once.  Past half of it a file found with nothing to
  * read is closed at once; at the cap, files at their end are closed to
- * make room, and when none is, opening waits for a later poll.
+ * make room, and when none is, opening waits for the next tail_poll().
  */
 #define TAIL_OPEN_MAX	256
+#define TAIL_WATCH_MAX	8192	/* inotify watches, past it: polling */
+/* With every path watched, a full check this often still (or poll_ns). */
+#define TAIL_RESCAN_NS	(10 * NS_PER_SEC)
+/* Events wake tail_wait() no sooner than this: a burst is one round. */
+#define TAIL_BATCH_NS	(10 * 1000 * 1000)
+/* A directory walked because of events is walked again no sooner. */
+#define TAIL_WALK_GAP_NS	(100 * 1000 * 1000)
+#define TAIL_EVENT_BUF	16384	/* bytes per read(2) of events */
+#define TAIL_IN_MASK	(IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | \
+	    IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
+	    IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
 enum watch_kind {
 	W_PATH,			/* a file, or a directory once it exists */
@@ -58,6 +80,7 @@ struct tfile {
 	int		 seen;		/* by the current walk */
 	int		 problem;	/* errno reported, 0: none */
 	int		 dead;		/* forgotten: freed by the next sweep */
+	int		 check;		/* an event named it: stat it */
 	struct watch	*w;		/* NULL for rotated files found later */
 	struct tfile	*next_hash;	/* same hash in w->map */
 };
@@ -69,6 +92,27 @@ struct watch {
 	struct tfile	*cur;		/* a file path: the file there now */
 	int		 problem;	/* errno reported, 0: none */
 	struct hmap	*map;		/* a directory: hash64(path) -> tfile */
+	int		 due;		/* an event: check it at the next poll */
+	int		 polled;	/* inotify does not cover all of it */
+	int		 remote;	/* the directory is on a remote fs */
+	int		 remote_said;	/* ... and the log said so */
+	int64_t		 walk_ns;	/* monotonic: the last check */
+};
+
+/*
+ * A directory watched with inotify for one followed path (one kernel
+ * watch may serve several).  An event's name is read as prefix + name:
+ * the path exactly as dir_walk() builds it, so it can be looked up.
+ */
+struct inw {
+	int		 wd;
+	struct watch	*w;
+	char		*prefix;	/* "dir/", or "" for "." */
+	size_t		 prefix_len;	/* bytes */
+	uint64_t	 key;		/* inw_key(w, prefix) */
+	uint64_t	 device;	/* the directory's, for excludes */
+	uint64_t	 inode;
+	int		 is_parent;	/* holds w's path, not part of w's tree */
 };
 
 /* Names not to follow: those starting with prefix in directory (dev, ino). */
@@ -91,6 +135,33 @@ struct tail {
 	int			 swept;		/* files were removed */
 	size_t			 nopen;		/* descriptors held */
 	char			*buf;		/* SOURCE_CHUNK bytes */
+	int			 ifd;		/* inotify; -1: polling only */
+	struct inw		**by_wd;	/* sorted by wd */
+	struct inw		**by_key;	/* sorted by key */
+	size_t			 ninw;
+	size_t			 sinw;		/* slots in each */
+	int			 due;		/* events were lost: check all */
+	int			 pending;	/* files have check set */
+	int			 ino_said;	/* a watch failure was logged */
+};
+
+/*
+ * File systems where inotify misses what another machine, or a FUSE
+ * daemon, changes (statfs(2) f_type): paths there are polled.
+ */
+static const uint32_t remote_fs[] = {
+	0x6969,		/* NFS */
+	0x517b,		/* SMB */
+	0xff534d42,	/* CIFS */
+	0xfe534d42,	/* SMB2 */
+	0x65735546,	/* FUSE */
+	0x5346414f,	/* AFS */
+	0x00c36400,	/* Ceph */
+	0x01021997,	/* 9P */
+	0x73757245,	/* Coda */
+	0x01161970,	/* GFS2 */
+	0x7461636f,	/* OCFS2 */
+	0x0bd00bd0	/* Lustre */
 };
 
 static int64_t
@@ -117,6 +188,10 @@ tail_new(const struct tail_config *cfg)
 	t = xcalloc(1, sizeof(*t));
 	t->cfg = *cfg;
 	t->buf = xmalloc(SOURCE_CHUNK);
+	t->ifd = -1;
+	if (!cfg->no_inotify &&
+	    (t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
+		log_info("inotify: %s: polling every path", strerror(errno));
 	return (t);
 }
 
@@ -282,8 +357,19 @@ tfile_open(struct tail *t, struct tfile *f)
 	uint64_t	 old_fp = f->pub.fingerprint;
 	int		 fd, reset = 0;
 
-	if (tail_room(t) == -1)
-		return;		/* every descriptor busy: a later poll */
+	if (tail_room(t) == -1) {
+		/*
+		 * Every descriptor busy: try again at the next poll, by now
+		 * files read to their end can make room; not at the next full
+		 * check, which with inotify can be a long way off.
+		 */
+		if (f->in_dir) {
+			f->check = 1;
+			t->pending = 1;
+		} else if (f->w != NULL)
+			f->w->due = 1;
+		return;
+	}
 	if ((fd = open(f->name, O_RDONLY | O_CLOEXEC)) == -1) {
 		report(&f->problem, f->name, errno, NULL);
 		return;
@@ -377,6 +463,12 @@ tfile_rotated(struct tfile *f)
 	if (f->pub.is_rotated)
 		return;
 	f->pub.is_rotated = 1;
+	/*
+	 * Idle from now: a writer that still holds it may write more, and
+	 * inotify tells of a rename as it happens, before those writes.
+	 */
+	f->active_ns = mono_ns();
+	f->at_eof = 0;
 	xasprintf(&name, "%s (rotated)", f->path);
 	free(f->name);
 	f->name = name;
@@ -496,19 +588,361 @@ dir_file(struct tail *t, struct watch *w, const char *path,
 	tfile_seen_at(t, f, st);
 }
 
-/* Is name, in the directory open as d, excluded? */
+/* Is name, in the directory (device, inode), excluded? */
 static int
-excluded(const struct tail *t, const struct stat *dst, const char *name)
+excluded(const struct tail *t, uint64_t device, uint64_t inode,
+    const char *name)
 {
 	size_t	i;
 
 	for (i = 0; i < t->nexcludes; i++)
-		if (t->excludes[i].device == (uint64_t)dst->st_dev &&
-		    t->excludes[i].inode == (uint64_t)dst->st_ino &&
+		if (t->excludes[i].device == device &&
+		    t->excludes[i].inode == inode &&
 		    strncmp(name, t->excludes[i].prefix,
 		    strlen(t->excludes[i].prefix)) == 0)
 			return (1);
 	return (0);
+}
+
+static int
+fs_is_remote(const struct statfs *sfs)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(remote_fs) / sizeof(remote_fs[0]); i++)
+		if ((uint32_t)sfs->f_type == remote_fs[i])
+			return (1);
+	return (0);
+}
+
+static uint64_t
+inw_key(const struct watch *w, const char *prefix)
+{
+	return (hash64(prefix, strlen(prefix), (uint64_t)(uintptr_t)w));
+}
+
+/* The first slot of by_wd whose wd is not below wd. */
+static size_t
+inw_by_wd(const struct tail *t, int wd)
+{
+	size_t	lo = 0, hi = t->ninw, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (t->by_wd[mid]->wd < wd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo);
+}
+
+/* The first slot of by_key whose key is not below key. */
+static size_t
+inw_by_key(const struct tail *t, uint64_t key)
+{
+	size_t	lo = 0, hi = t->ninw, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (t->by_key[mid]->key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo);
+}
+
+static struct inw *
+inw_find(const struct tail *t, const struct watch *w, const char *prefix)
+{
+	uint64_t	key = inw_key(w, prefix);
+	size_t		i;
+
+	for (i = inw_by_key(t, key); i < t->ninw &&
+	    t->by_key[i]->key == key; i++)
+		if (t->by_key[i]->w == w &&
+		    strcmp(t->by_key[i]->prefix, prefix) == 0)
+			return (t->by_key[i]);
+	return (NULL);
+}
+
+static void
+inw_add(struct tail *t, struct inw *iw)
+{
+	size_t	at;
+
+	if (t->ninw == t->sinw) {
+		t->sinw = t->sinw == 0 ? 16 : t->sinw * 2;
+		t->by_wd = xreallocarray(t->by_wd, t->sinw,
+		    sizeof(*t->by_wd));
+		t->by_key = xreallocarray(t->by_key, t->sinw,
+		    sizeof(*t->by_key));
+	}
+	at = inw_by_wd(t, iw->wd);
+	memmove(&t->by_wd[at + 1], &t->by_wd[at],
+	    (t->ninw - at) * sizeof(*t->by_wd));
+	t->by_wd[at] = iw;
+	at = inw_by_key(t, iw->key);
+	memmove(&t->by_key[at + 1], &t->by_key[at],
+	    (t->ninw - at) * sizeof(*t->by_key));
+	t->by_key[at] = iw;
+	t->ninw++;
+}
+
+/* Take iw out of both arrays and free it. */
+static void
+inw_del(struct tail *t, struct inw *iw)
+{
+	size_t	i;
+
+	for (i = inw_by_key(t, iw->key); t->by_key[i] != iw; i++)
+		;	/* it is there: at most a few equal keys */
+	memmove(&t->by_key[i], &t->by_key[i + 1],
+	    (t->ninw - i - 1) * sizeof(*t->by_key));
+	for (i = inw_by_wd(t, iw->wd); t->by_wd[i] != iw; i++)
+		;
+	memmove(&t->by_wd[i], &t->by_wd[i + 1],
+	    (t->ninw - i - 1) * sizeof(*t->by_wd));
+	t->ninw--;
+	free(iw->prefix);
+	free(iw);
+}
+
+/* Watch wd is gone (or given up): forget it, and check what it served. */
+static void
+inw_drop(struct tail *t, int wd)
+{
+	size_t	i;
+
+	while ((i = inw_by_wd(t, wd)) < t->ninw && t->by_wd[i]->wd == wd) {
+		t->by_wd[i]->w->due = 1;
+		inw_del(t, t->by_wd[i]);
+	}
+}
+
+/* Say once why something is not watched: it is polled instead. */
+static void
+ino_failed(struct tail *t, const char *dir, int err)
+{
+	if (t->ino_said)
+		return;
+	t->ino_said = 1;
+	if (err == 0)
+		log_warnx("%s: inotify: %d directories watched already: "
+		    "polling what is not watched", dir, TAIL_WATCH_MAX);
+	else if (err == ENOSPC)
+		log_warnx("%s: inotify: out of watches (sysctl "
+		    "fs.inotify.max_user_watches): polling what is not "
+		    "watched", dir);
+	else
+		log_warnx("%s: inotify: %s: polling what is not watched", dir,
+		    strerror(err));
+}
+
+/*
+ * Watch directory dir (open as dfd, or -1) for w, its events naming
+ * prefix + name.  is_parent: dir holds w's path, it is not part of a
+ * followed tree.  Returns 1 when newly watched, 0 when watched already,
+ * -1 when not (no inotify, gone, out of watches: w must be polled), -2
+ * when dir is on a remote file system.
+ */
+static int
+ino_watch(struct tail *t, struct watch *w, const char *dir, int dfd,
+    const char *prefix, int is_parent)
+{
+	struct statfs	 sfs;
+	struct stat	 st;
+	struct inw	*iw;
+	size_t		 i;
+	int		 wd;
+
+	if (t->ifd == -1)
+		return (-1);
+	if (inw_find(t, w, prefix) != NULL)
+		return (0);
+	if ((dfd != -1 ? fstatfs(dfd, &sfs) : statfs(dir, &sfs)) == -1)
+		return (-1);	/* not there (yet): polled meanwhile */
+	if (fs_is_remote(&sfs)) {
+		if (!w->remote_said)
+			log_info("%s: on a network or FUSE file system, where "
+			    "inotify misses changes made elsewhere: polling "
+			    "it", dir);
+		w->remote_said = 1;
+		return (-2);
+	}
+	if (t->ninw >= TAIL_WATCH_MAX) {
+		ino_failed(t, dir, 0);
+		return (-1);
+	}
+	if ((wd = inotify_add_watch(t->ifd, dir, TAIL_IN_MASK)) == -1) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			ino_failed(t, dir, errno);
+		return (-1);
+	}
+	if ((dfd != -1 ? fstat(dfd, &st) : stat(dir, &st)) == -1)
+		memset(&st, 0, sizeof(st));
+	/* the same directory known under an old name: renamed */
+	for (i = inw_by_wd(t, wd); i < t->ninw && t->by_wd[i]->wd == wd; i++)
+		if (t->by_wd[i]->w == w &&
+		    t->by_wd[i]->is_parent == is_parent) {
+			inw_del(t, t->by_wd[i]);
+			break;
+		}
+	iw = xcalloc(1, sizeof(*iw));
+	iw->wd = wd;
+	iw->w = w;
+	iw->prefix = xstrdup(prefix);
+	iw->prefix_len = strlen(prefix);
+	iw->key = inw_key(w, prefix);
+	iw->device = (uint64_t)st.st_dev;
+	iw->inode = (uint64_t)st.st_ino;
+	iw->is_parent = is_parent;
+	inw_add(t, iw);
+	return (1);
+}
+
+/*
+ * Watch the directory that holds w's path, to see the path appear, be
+ * renamed, replaced or written.  Returns as ino_watch().
+ */
+static int
+ino_watch_parent(struct tail *t, struct watch *w)
+{
+	char	*prefix, *dir, *slash;
+	int	 rv;
+
+	prefix = xstrdup(w->path);
+	if ((slash = strrchr(prefix, '/')) == NULL) {
+		prefix[0] = '\0';
+		dir = xstrdup(".");
+	} else {
+		slash[1] = '\0';
+		dir = xstrndup(prefix, slash == prefix ? 1 :
+		    (size_t)(slash - prefix));
+	}
+	rv = ino_watch(t, w, dir, -1, prefix, 1);
+	free(prefix);
+	free(dir);
+	return (rv);
+}
+
+/* An event of iw's directory: what it makes due.  Returns 1 if anything. */
+static int
+ino_event(struct tail *t, struct inw *iw, const struct inotify_event *ev)
+{
+	struct watch	*w = iw->w;
+	struct tfile	*f;
+	char		*path;
+	uint64_t	 h;
+
+	if (ev->len == 0 || ev->name[0] == '\0') {
+		w->due = 1;	/* the directory itself */
+		return (1);
+	}
+	if (iw->is_parent) {
+		/* a directory of other files: only w's name matters */
+		if (strcmp(w->path + iw->prefix_len, ev->name) != 0)
+			return (0);
+		w->due = 1;
+		return (1);
+	}
+	if (ev->name[0] == '.' ||
+	    excluded(t, iw->device, iw->inode, ev->name))
+		return (0);	/* never followed: the database, temp files */
+	if ((ev->mask & (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB)) != 0 &&
+	    w->map != NULL) {
+		xasprintf(&path, "%s%s", iw->prefix, ev->name);
+		f = dir_lookup(w, path, &h);
+		free(path);
+		if (f != NULL) {
+			/* written to: that file alone */
+			f->check = 1;
+			t->pending = 1;
+			return (1);
+		}
+	}
+	w->due = 1;	/* created, renamed, deleted, or not known yet */
+	return (1);
+}
+
+/*
+ * Read the pending events, without acting on them: mark the paths and
+ * files they name as due for tail_poll().  Returns 1 when one of them
+ * matters.
+ */
+static int
+ino_drain(struct tail *t)
+{
+	union {
+		struct inotify_event	ev;	/* aligns buf */
+		char			buf[TAIL_EVENT_BUF];
+	} u;
+	const struct inotify_event	*ev;
+	ssize_t				 n;
+	size_t				 off, i;
+	int				 any = 0;
+
+	if (t->ifd == -1)
+		return (0);
+	for (;;) {
+		n = read(t->ifd, u.buf, sizeof(u.buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;	/* EAGAIN: nothing more */
+		for (off = 0; off + sizeof(*ev) <= (size_t)n;
+		    off += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)(u.buf + off);
+			if ((ev->mask & IN_Q_OVERFLOW) != 0) {
+				t->due = any = 1;	/* events lost */
+				continue;
+			}
+			if ((ev->mask & IN_IGNORED) != 0) {
+				inw_drop(t, ev->wd);
+				any = 1;
+				continue;
+			}
+			if ((ev->mask & IN_MOVE_SELF) != 0) {
+				/*
+				 * Its prefix is wrong now: let it go; a walk
+				 * watches it again under its new name.
+				 */
+				(void)inotify_rm_watch(t->ifd, ev->wd);
+				inw_drop(t, ev->wd);
+				any = 1;
+				continue;
+			}
+			for (i = inw_by_wd(t, ev->wd); i < t->ninw &&
+			    t->by_wd[i]->wd == ev->wd; i++)
+				any |= ino_event(t, t->by_wd[i], ev);
+		}
+	}
+	return (any);
+}
+
+/*
+ * Watch the directory open as d before reading it, so that what appears
+ * in it afterwards raises an event, and what was there before is read.
+ */
+static void
+dir_watch(struct tail *t, struct watch *w, const char *dir, DIR *d,
+    int depth)
+{
+	char	*prefix;
+	int	 rv;
+
+	if (w->remote) {
+		w->polled = 1;	/* the whole tree, found at its top */
+		return;
+	}
+	xasprintf(&prefix, "%s/", dir);
+	rv = ino_watch(t, w, dir, dirfd(d), prefix, 0);
+	free(prefix);
+	if (rv < 0)
+		w->polled = 1;
+	if (rv == -2 && depth == 0)
+		w->remote = 1;
 }
 
 static void
@@ -521,19 +955,22 @@ dir_walk(struct tail *t, struct watch *w, const char *dir, int depth)
 	int		 has_dst;
 
 	if ((d = opendir(dir)) == NULL) {
-		if (depth == 0)
+		if (depth == 0) {
 			report(&w->problem, dir, errno, NULL);
-		else
+			w->polled = 1;	/* unwatched until it opens */
+		} else
 			log_info("%s: %s", dir, strerror(errno));
 		return;
 	}
 	if (depth == 0)
 		report(&w->problem, dir, 0, NULL);
+	dir_watch(t, w, dir, d, depth);
 	has_dst = t->nexcludes > 0 && fstat(dirfd(d), &dst) == 0;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (has_dst && excluded(t, &dst, de->d_name))
+		if (has_dst && excluded(t, (uint64_t)dst.st_dev,
+		    (uint64_t)dst.st_ino, de->d_name))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st,
 		    AT_SYMLINK_NOFOLLOW) == -1)
@@ -580,6 +1017,7 @@ watch_dir(struct tail *t, struct watch *w)
 	for (i = 0; i < t->nfiles; i++)
 		if (t->files[i]->w == w)
 			t->files[i]->seen = 0;
+	w->remote = 0;
 	dir_walk(t, w, w->path, 0);
 	if (w->problem != 0)
 		return;		/* unreadable: keep what we know */
@@ -599,20 +1037,50 @@ watch_dir(struct tail *t, struct watch *w)
 		dir_rehash(t, w);
 }
 
+/*
+ * A path that is not a directory (a file, or nothing yet): watch where it
+ * would be.  A watch new since the path was looked at may have missed
+ * it appearing: look again at the next poll.
+ */
+static void
+watch_parent(struct tail *t, struct watch *w)
+{
+	struct stat	st;
+
+	switch (ino_watch_parent(t, w)) {
+	case 1:
+		w->due = 1;
+		break;
+	case 0:
+		break;
+	default:
+		w->polled = 1;
+		break;
+	}
+	/* a symbolic link: what its target's directory sees raises nothing */
+	if (lstat(w->path, &st) == 0 && S_ISLNK(st.st_mode))
+		w->polled = 1;
+}
+
 static void
 watch_poll(struct tail *t, struct watch *w)
 {
 	struct stat	st;
+	int		err;
 
 	if (w->kind == W_STDIN)
 		return;
+	w->polled = 0;
+	w->walk_ns = mono_ns();
 	if (stat(w->path, &st) == -1) {
+		err = errno;
 		if (w->cur != NULL && w->cur->fd != -1)
 			tfile_rotated(w->cur);	/* gone: drain it */
 		else if (w->cur != NULL)
 			tfile_close(t, w->cur, 1);
 		w->cur = NULL;
-		report(&w->problem, w->path, errno, NULL);
+		report(&w->problem, w->path, err, NULL);
+		watch_parent(t, w);
 		return;
 	}
 	if (S_ISDIR(st.st_mode)) {
@@ -620,6 +1088,7 @@ watch_poll(struct tail *t, struct watch *w)
 		watch_dir(t, w);
 		return;
 	}
+	watch_parent(t, w);
 	if (!S_ISREG(st.st_mode)) {
 		report(&w->problem, w->path, EINVAL, "not a regular file or "
 		    "directory");
@@ -654,25 +1123,72 @@ tail_sweep(struct tail *t)
 			dir_rehash(t, t->watches[i]);
 }
 
-void
-tail_poll(struct tail *t, int force)
+/* Does some followed path rely on polling? */
+static int
+tail_polled(const struct tail *t)
 {
-	int64_t	 now = mono_ns();
-	size_t	 i;
+	size_t	i;
 
-	if (!force && now < t->next_poll_ns)
-		return;
-	t->next_poll_ns = now + t->cfg.poll_ns;
 	for (i = 0; i < t->nwatches; i++)
-		watch_poll(t, t->watches[i]);
-	/* rotated files: their growth; idle files: close */
+		if (t->watches[i]->kind == W_PATH &&
+		    (t->ifd == -1 || t->watches[i]->polled))
+			return (1);
+	return (0);
+}
+
+/* How long until the next full check. */
+static int64_t
+tail_interval(const struct tail *t)
+{
+	if (tail_polled(t) || t->cfg.poll_ns >= TAIL_RESCAN_NS)
+		return (t->cfg.poll_ns);
+	return (TAIL_RESCAN_NS);	/* in case an event was missed */
+}
+
+/* The files events named: what their paths say now. */
+static void
+tail_check_files(struct tail *t)
+{
+	struct stat	 st;
+	char		*path;
+	size_t		 i;
+
+	t->pending = 0;
 	for (i = 0; i < t->nfiles; i++) {
 		struct tfile	*f = t->files[i];
-		struct stat	 st;
+
+		if (!f->check)
+			continue;
+		f->check = 0;
+		if (f->dead || f->pub.is_rotated || f->w == NULL)
+			continue;
+		if (lstat(f->path, &st) == -1 || !S_ISREG(st.st_mode)) {
+			f->w->due = 1;	/* gone or replaced: a walk says */
+			continue;
+		}
+		path = xstrdup(f->path);	/* dir_file() may rename f */
+		dir_file(t, f->w, path, &st);
+		free(path);
+	}
+}
+
+/*
+ * Close files idle at their end: at every call, as it costs no system
+ * call, so they close in time whatever the interval of full checks.
+ * full: also see how far rotated files have grown.
+ */
+static void
+tail_close_idle(struct tail *t, int64_t now, int full)
+{
+	struct stat	st;
+	size_t		i;
+
+	for (i = 0; i < t->nfiles; i++) {
+		struct tfile	*f = t->files[i];
 
 		if (f->dead || f->fd == -1 || f->pub.is_stdin)
 			continue;
-		if (f->pub.is_rotated && fstat(f->fd, &st) == 0 &&
+		if (full && f->pub.is_rotated && fstat(f->fd, &st) == 0 &&
 		    (uint64_t)st.st_size > f->pub.size)
 			f->pub.size = (uint64_t)st.st_size;
 		if ((f->in_dir || f->pub.is_rotated) && f->at_eof &&
@@ -680,14 +1196,46 @@ tail_poll(struct tail *t, int force)
 		    now - f->active_ns >= t->cfg.idle_ns)
 			tfile_close(t, f, f->pub.is_rotated);
 	}
+}
+
+void
+tail_poll(struct tail *t, int force)
+{
+	struct watch	*w;
+	int64_t		 now, next;
+	size_t		 i;
+	int		 full;
+
+	(void)ino_drain(t);
+	if (t->pending)
+		tail_check_files(t);
+	now = mono_ns();
+	full = force || t->due || now >= t->next_poll_ns;
+	t->due = 0;
+	for (i = 0; i < t->nwatches; i++) {
+		w = t->watches[i];
+		/* a tree is walked again after a gap, not at every event */
+		if (full || (w->due && (!w->is_dir ||
+		    now - w->walk_ns >= TAIL_WALK_GAP_NS))) {
+			w->due = 0;
+			watch_poll(t, w);
+		}
+	}
+	/* sooner when a path lost its watch */
+	next = now + tail_interval(t);
+	if (full || next < t->next_poll_ns)
+		t->next_poll_ns = next;
+	tail_close_idle(t, now, full);
 	tail_sweep(t);
 }
 
 void
 tail_add(struct tail *t, const char *path)
 {
+	struct stat	 st;
 	struct watch	*w;
 	struct tfile	*f;
+	char		*prefix;
 
 	w = xcalloc(1, sizeof(*w));
 	w->path = xstrdup(path);
@@ -695,8 +1243,19 @@ tail_add(struct tail *t, const char *path)
 	t->watches = xreallocarray(t->watches, t->nwatches + 1,
 	    sizeof(*t->watches));
 	t->watches[t->nwatches++] = w;
-	if (w->kind != W_STDIN)
+	if (w->kind != W_STDIN) {
+		/*
+		 * Watch now, opening nothing: tail_uses_inotify() can tell
+		 * before the first poll whether it will poll.
+		 */
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			xasprintf(&prefix, "%s/", path);
+			w->polled = ino_watch(t, w, path, -1, prefix, 0) < 0;
+			free(prefix);
+		} else
+			watch_parent(t, w);
 		return;
+	}
 	f = tfile_new(t, w, "-", "(stdin)");
 	f->pub.is_stdin = 1;
 	f->fd = STDIN_FILENO;
@@ -864,18 +1423,45 @@ tail_read(struct tail *t, size_t budget)
 void
 tail_wait(struct tail *t, int ms)
 {
-	struct pollfd	pfd;
+	struct pollfd	pfd[2];
+	nfds_t		n = 0;
 	size_t		i;
+	int64_t		start, end, now;
+	int		has_stdin = 0, rv;
 
 	for (i = 0; i < t->nfiles; i++) {
 		if (t->files[i]->pub.is_stdin && !t->files[i]->dead) {
-			pfd.fd = STDIN_FILENO;
-			pfd.events = POLLIN;
-			(void)poll(&pfd, 1, ms);
-			return;
+			pfd[n].fd = STDIN_FILENO;
+			pfd[n].events = POLLIN;
+			n++;
+			has_stdin = 1;
+			break;
 		}
 	}
-	(void)poll(NULL, 0, ms);	/* a signal ends it early */
+	if (t->ifd != -1) {
+		pfd[n].fd = t->ifd;
+		pfd[n].events = POLLIN;
+		n++;
+	}
+	start = mono_ns();
+	end = start + (int64_t)ms * 1000000;
+	while ((now = mono_ns()) < end) {
+		rv = poll(n > 0 ? pfd : NULL, n,
+		    (int)((end - now + 999999) / 1000000));
+		if (rv <= 0)
+			return;	/* the time is up, or a signal */
+		if (has_stdin && pfd[0].revents != 0)
+			return;
+		/* events that name nothing followed do not end the wait */
+		if (ino_drain(t) && end > start + TAIL_BATCH_NS)
+			end = start + TAIL_BATCH_NS;
+	}
+}
+
+int
+tail_uses_inotify(const struct tail *t)
+{
+	return (t->ifd != -1 && !tail_polled(t));
 }
 
 int
@@ -926,6 +1512,12 @@ tail_free(struct tail *t)
 		free(t->files[i]->name);
 		free(t->files[i]);
 	}
+	while (t->ninw > 0)
+		inw_del(t, t->by_wd[t->ninw - 1]);
+	free(t->by_wd);
+	free(t->by_key);
+	if (t->ifd != -1)
+		close(t->ifd);
 	for (i = 0; i < t->nwatches; i++) {
 		hmap_free(t->watches[i]->map);
 		free(t->watches[i]->path);

@@ -1,14 +1,28 @@
 /*
  * Stage 1 for the daemon: bytes from followed files, directories and
- * stdin, with tail -F semantics, by polling.  A followed file is stat()ed
- * every poll: appended bytes are read; a new inode at the path is a
- * rotation (the old descriptor is drained to its end, then closed after
- * an idle period, while the new file is read from its start); a file
- * shorter than what was read, or whose head changed, was truncated or
- * rewritten and is read again from the start; a file that does not exist
- * yet is waited for.  A directory is walked every poll, recursively, and
- * every regular file in it is followed the same way; a file idle at its
- * end for the idle period is closed, so old shards hold no descriptors.
+ * stdin, with tail -F semantics.  A followed file is stat()ed at every
+ * check: appended bytes are read; a new inode at the path is a rotation
+ * (the old descriptor is drained to its end, then closed after an idle
+ * period, while the new file is read from its start); a file shorter than
+ * what was read, or whose head changed, was truncated or rewritten and is
+ * read again from the start; a file that does not exist yet is waited
+ * for.  A directory is walked at every check, recursively, and every
+ * regular file in it is followed the same way; a file idle at its end for
+ * the idle period is closed, so old shards hold no descriptors.
+ *
+ * When to check is told by inotify where it can be used: the directory
+ * holding each followed file, and every directory of a followed tree,
+ * are watched, and a change in them makes the path it concerns due at
+ * once (a file written to: that file alone; a name created, renamed or
+ * deleted: its path, or its tree walked again).  Everything is still
+ * checked every max(poll_ns, 10 s) in case an event was missed.  Where
+ * inotify cannot be used -- disabled (no_inotify) or unavailable, a
+ * remote file system (NFS, SMB, FUSE and the like, whose changes made
+ * elsewhere raise no event here), the watches exhausted, a directory not
+ * there yet, a followed file that is a symbolic link (its target's
+ * directory is not watched) -- the paths are checked every poll_ns, by
+ * polling, as a whole.  Open files are read whenever tail_read() is
+ * called, either way.
  *
  * This module knows files, not entries: the caller says where to start
  * reading each file (open callback), gets its bytes (data callback), and
@@ -62,15 +76,18 @@ struct tail_callbacks {
 };
 
 struct tail_config {
-	int64_t			 poll_ns;	/* stat and walk this often */
+	int64_t			 poll_ns;	/* stat and walk this often
+						   where inotify is not used */
 	int64_t			 idle_ns;	/* close a file idle at its end
 						   this long (directories and
 						   rotated files) */
 	struct tail_callbacks	 cb;
+	int			 no_inotify;	/* poll every path */
 };
 
 struct tail;
 
+/* With inotify unless cfg says no_inotify, or it cannot start (logged). */
 struct tail	*tail_new(const struct tail_config *);
 /* Close every file (close(forget = 0)) and free.  NULL ok. */
 void		 tail_free(struct tail *);
@@ -78,7 +95,8 @@ void		 tail_free(struct tail *);
 /*
  * Follow path: "-" for stdin, a directory (every regular file under it,
  * recursively, but names starting with '.'), or a file, which need not
- * exist yet.  Nothing is opened before the first tail_poll().
+ * exist yet.  Nothing is opened before the first tail_poll() (the
+ * directory, or the one holding the file, is watched at once).
  */
 void		 tail_add(struct tail *, const char *path);
 
@@ -100,10 +118,12 @@ int		 tail_add_rotated(struct tail *, const char *path,
 		    uint64_t device, uint64_t inode);
 
 /*
- * Check the paths when a poll is due (force: now): stat files, walk
- * directories, notice rotations, truncations, new and deleted files,
- * close idle ones.  Problems (a path that vanished or cannot be read)
- * are logged once each, and the path retried at every poll.
+ * Check what is due: the paths and files that events named since the last
+ * call, and every path when a full check is due (force: now) -- stat
+ * files, walk directories, notice rotations, truncations, new and deleted
+ * files.  Idle files are closed at every call.  Problems (a path that
+ * vanished or cannot be read) are logged once each, and the path retried
+ * at every check.
  */
 void		 tail_poll(struct tail *, int force);
 
@@ -113,8 +133,21 @@ void		 tail_poll(struct tail *, int force);
  */
 size_t		 tail_read(struct tail *, size_t budget);
 
-/* Sleep up to ms, less when stdin has input or a signal comes. */
+/*
+ * Sleep up to ms, less when stdin has input, a signal comes, or an event
+ * names something followed (then at least 10 ms, so that a burst of
+ * events is one round).
+ */
 void		 tail_wait(struct tail *, int ms);
+
+/*
+ * 1 when inotify covers every followed file and directory (stdin needs
+ * none), so that full checks are only a safety net; 0 when some path is
+ * polled every poll_ns.  Before the first tail_poll() it says what
+ * tail_add() found; afterwards, what the last checks found, as a
+ * directory that appears, goes or runs out of watches changes it.
+ */
+int		 tail_uses_inotify(const struct tail *);
 
 /* Is anything left to follow?  0 once stdin, followed alone, ended. */
 int		 tail_active(const struct tail *);

@@ -22,10 +22,13 @@
  * to the same database is noticed through PRAGMA data_version: the batch's
  * keys are then checked against the database before they are written.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -73,6 +76,8 @@ enum store_stmt_id {
 	S_CAT_PATTERN,
 	S_RUN_INSERT,
 	S_RUN_UPDATE,
+	S_RUN_ORPHANS,
+	S_RUN_DIED,
 	S_REVISIONS,
 	S_TOP_PATTERNS,
 	S_TPL_UPSERT,
@@ -92,6 +97,13 @@ enum store_stmt_id {
 	S_FINDING_INSERT,
 	S_FINDINGS,
 	S_RP_COUNT,
+	S_ALERT_QUEUE,
+	S_ALERT_PENDING,
+	S_ALERT_DROP,
+	S_ALERTS_DUE,
+	S_ALERT_UPDATE,
+	S_ALERT_NEXT,
+	S_ALERT_ORPHANS,
 	S_COUNT
 };
 
@@ -175,7 +187,15 @@ static const char *const store_sql[S_COUNT] = {
 	    "title, category, level) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_RUN_INSERT] =
 	    "INSERT INTO ingest_runs (source, started, updated, "
-	    "catalogue_version) VALUES (?1, ?2, ?2, ?3)",
+	    "catalogue_version, pid, host) VALUES (?1, ?2, ?2, ?3, ?4, ?5)",
+	[S_RUN_ORPHANS] =
+	    "SELECT id, pid FROM ingest_runs WHERE status = 'running' AND "
+	    "host = ?1 AND pid IS NOT NULL",
+	[S_RUN_DIED] =
+	    "UPDATE ingest_runs SET status = 'interrupted', "
+	    "finished = updated, message = 'its process ended without "
+	    "closing it (killed or crashed)' WHERE id = ?1 AND "
+	    "status = 'running'",
 	/* NULL leaves a column as it is: commits bind no status. */
 	[S_RUN_UPDATE] =
 	    "UPDATE ingest_runs SET updated = ?2, "
@@ -312,6 +332,35 @@ static const char *const store_sql[S_COUNT] = {
 	[S_RP_COUNT] =
 	    "SELECT count FROM revision_patterns WHERE revision_id = ?1 AND "
 	    "pattern = ?2",
+	[S_ALERT_QUEUE] =
+	    "INSERT INTO alerts (finding, target, state, attempts, queued, "
+	    "next_try) SELECT id, ?6, 'pending', 0, ?7, ?7 FROM findings "
+	    "WHERE project = ?1 AND location = ?2 AND service = ?3 AND "
+	    "revision = ?4 AND pattern = ?5 ON CONFLICT DO NOTHING",
+	[S_ALERT_PENDING] = "SELECT count(*) FROM alerts WHERE state = 'pending'",
+	[S_ALERT_DROP] =
+	    "UPDATE alerts SET state = 'dropped', done = ?2, "
+	    "last_error = 'the queue was full' WHERE id IN (SELECT id FROM "
+	    "alerts WHERE state = 'pending' ORDER BY id LIMIT ?1)",
+	[S_ALERTS_DUE] =
+	    "SELECT a.id, a.target, a.attempts, f.found, f.project, "
+	    "f.location, f.service, f.revision, f.pattern, f.kind, f.class, "
+	    "f.level, f.count, f.sample, f.insert_id, f.entry_ts "
+	    "FROM alerts a JOIN findings f ON f.id = a.finding "
+	    "WHERE a.state = 'pending' AND a.next_try <= ?1 AND a.target IN "
+	    "(SELECT value FROM json_each(?2)) ORDER BY a.next_try, a.id "
+	    "LIMIT ?3",
+	[S_ALERT_UPDATE] =
+	    "UPDATE alerts SET state = ?2, attempts = ?3, next_try = ?4, "
+	    "last_error = ?5, done = CASE WHEN ?2 = 'pending' THEN NULL "
+	    "ELSE ?6 END WHERE id = ?1",
+	[S_ALERT_NEXT] =
+	    "SELECT min(next_try) FROM alerts WHERE state = 'pending' AND "
+	    "target IN (SELECT value FROM json_each(?1))",
+	[S_ALERT_ORPHANS] =
+	    "SELECT target, count(*) FROM alerts WHERE state = 'pending' AND "
+	    "target NOT IN (SELECT value FROM json_each(?1)) GROUP BY target "
+	    "ORDER BY target",
 };
 
 /*
@@ -1014,16 +1063,65 @@ fail:
 	return (-1);
 }
 
+/*
+ * Close the runs of this host still 'running' whose process is gone: it
+ * was killed or crashed, and what it committed stands (its counts and
+ * positions were written together), but nobody will end its run.
+ */
+static int
+store_close_dead_runs(struct store *st, const char *host, char **cause)
+{
+	sqlite3_stmt	*s, *d;
+	int64_t		*dead = NULL;
+	size_t		 n = 0, i;
+	int		 rc;
+	pid_t		 pid;
+
+	if ((s = store_stmt(st, S_RUN_ORPHANS, cause)) == NULL)
+		return (-1);
+	bind_text(s, 1, host);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		pid = (pid_t)sqlite3_column_int64(s, 1);
+		if (pid <= 0 || (kill(pid, 0) == -1 && errno == ESRCH)) {
+			dead = xreallocarray(dead, n + 1, sizeof(*dead));
+			dead[n++] = sqlite3_column_int64(s, 0);
+		}
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_cause(st, cause, "reading the runs");
+		free(dead);
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		if ((d = store_stmt(st, S_RUN_DIED, cause)) == NULL)
+			break;
+		sqlite3_bind_int64(d, 1, dead[i]);
+		if (store_finish(st, d, "closing a dead run", cause) == -1)
+			break;
+	}
+	free(dead);
+	return (i == n ? 0 : -1);
+}
+
 int
 store_run_begin(struct store *st, const char *source, char **cause)
 {
 	sqlite3_stmt	*s;
+	char		 host[256];
 
+	if (gethostname(host, sizeof(host)) == -1)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	if (store_close_dead_runs(st, host, cause) == -1)
+		return (-1);
 	if ((s = store_stmt(st, S_RUN_INSERT, cause)) == NULL)
 		return (-1);
 	bind_text(s, 1, source);
 	sqlite3_bind_int64(s, 2, time_now_ns());
 	bind_text(s, 3, st->catalogue);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)getpid());
+	bind_text(s, 5, host);
 	if (store_finish(st, s, "starting the run", cause) == -1)
 		return (-1);
 	st->run_id = sqlite3_last_insert_rowid(st->db);
@@ -2401,6 +2499,40 @@ store_finding(struct store *st, const struct store_finding *f, char **cause)
 	return (sqlite3_changes(st->db) > 0);
 }
 
+/* A finding's columns, from col on, in S_FINDINGS' order. */
+static void
+finding_row_read(sqlite3_stmt *s, int col, struct store_finding_row *f)
+{
+	f->found_ns = sqlite3_column_int64(s, col);
+	f->project = column_dup(s, col + 1);
+	f->location = column_dup(s, col + 2);
+	f->service = column_dup(s, col + 3);
+	f->revision = column_dup(s, col + 4);
+	f->pattern = column_dup(s, col + 5);
+	f->kind = column_dup(s, col + 6);
+	f->class = column_dup(s, col + 7);
+	f->level = column_dup(s, col + 8);
+	f->count = (uint64_t)sqlite3_column_int64(s, col + 9);
+	f->sample = column_dup(s, col + 10);
+	f->insert_id = column_dup(s, col + 11);
+	f->entry_ns = sqlite3_column_int64(s, col + 12);
+}
+
+static void
+finding_row_clear(struct store_finding_row *f)
+{
+	free(f->project);
+	free(f->location);
+	free(f->service);
+	free(f->revision);
+	free(f->pattern);
+	free(f->kind);
+	free(f->class);
+	free(f->level);
+	free(f->sample);
+	free(f->insert_id);
+}
+
 int
 store_findings(struct store *st, int64_t since_ns,
     struct store_finding_row **out, size_t *n, char **cause)
@@ -2416,19 +2548,7 @@ store_findings(struct store *st, int64_t since_ns,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		store_grow((void **)&v, &size, count, sizeof(*v));
 		f = &v[count++];
-		f->found_ns = sqlite3_column_int64(s, 0);
-		f->project = column_dup(s, 1);
-		f->location = column_dup(s, 2);
-		f->service = column_dup(s, 3);
-		f->revision = column_dup(s, 4);
-		f->pattern = column_dup(s, 5);
-		f->kind = column_dup(s, 6);
-		f->class = column_dup(s, 7);
-		f->level = column_dup(s, 8);
-		f->count = (uint64_t)sqlite3_column_int64(s, 9);
-		f->sample = column_dup(s, 10);
-		f->insert_id = column_dup(s, 11);
-		f->entry_ns = sqlite3_column_int64(s, 12);
+		finding_row_read(s, 0, f);
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
@@ -2448,18 +2568,8 @@ store_findings_free(struct store_finding_row *v, size_t n)
 
 	if (v == NULL)
 		return;
-	for (i = 0; i < n; i++) {
-		free(v[i].project);
-		free(v[i].location);
-		free(v[i].service);
-		free(v[i].revision);
-		free(v[i].pattern);
-		free(v[i].kind);
-		free(v[i].class);
-		free(v[i].level);
-		free(v[i].sample);
-		free(v[i].insert_id);
-	}
+	for (i = 0; i < n; i++)
+		finding_row_clear(&v[i]);
 	free(v);
 }
 
@@ -2493,4 +2603,152 @@ store_meta_stage(struct store *st, const char *key, int64_t v)
 	free(st->meta_key);
 	st->meta_key = xstrdup(key);
 	st->meta_value = v;
+}
+
+/* ---- alerts ---------------------------------------------------------- */
+
+/* Drop the oldest pending alerts beyond STORE_ALERTS_MAX. */
+static int
+store_alerts_bound(struct store *st, uint64_t *dropped, char **cause)
+{
+	sqlite3_stmt	*s;
+	int64_t		 pending;
+	int		 found;
+
+	if (store_get_int(st, S_ALERT_PENDING, NULL, &pending, &found,
+	    cause) == -1)
+		return (-1);
+	if (!found || pending <= STORE_ALERTS_MAX)
+		return (0);
+	if ((s = store_stmt(st, S_ALERT_DROP, cause)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(s, 1, pending - STORE_ALERTS_MAX);
+	sqlite3_bind_int64(s, 2, time_now_ns());
+	if (store_finish(st, s, "dropping old alerts", cause) == -1)
+		return (-1);
+	*dropped += (uint64_t)sqlite3_changes(st->db);
+	return (0);
+}
+
+int
+store_alerts_queue(struct store *st, const struct store_finding *f,
+    const char *const *targets, size_t n, uint64_t *dropped, char **cause)
+{
+	sqlite3_stmt	*s;
+	size_t		 i;
+	int		 queued = 0;
+
+	if ((s = store_stmt(st, S_ALERT_QUEUE, cause)) == NULL)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		bind_text(s, 1, f->project);
+		bind_text(s, 2, f->location);
+		bind_text(s, 3, f->service);
+		bind_text(s, 4, f->revision);
+		bind_text(s, 5, f->pattern);
+		bind_text(s, 6, targets[i]);
+		sqlite3_bind_int64(s, 7, time_now_ns());
+		if (store_finish(st, s, "queueing an alert", cause) == -1)
+			return (-1);
+		queued += sqlite3_changes(st->db);
+	}
+	if (queued > 0 && store_alerts_bound(st, dropped, cause) == -1)
+		return (-1);
+	return (queued);
+}
+
+int
+store_alerts_due(struct store *st, int64_t now_ns, const char *targets_json,
+    size_t limit, struct store_alert **out, size_t *n, char **cause)
+{
+	struct store_alert	*v = NULL, *a;
+	sqlite3_stmt		*s;
+	size_t			 count = 0, size = 0;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((s = store_stmt(st, S_ALERTS_DUE, cause)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(s, 1, now_ns);
+	bind_text(s, 2, targets_json);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_grow((void **)&v, &size, count, sizeof(*v));
+		a = &v[count++];
+		memset(a, 0, sizeof(*a));
+		a->id = sqlite3_column_int64(s, 0);
+		a->target = column_dup(s, 1);
+		a->attempts = sqlite3_column_int(s, 2);
+		finding_row_read(s, 3, &a->f);
+	}
+	if (rc != SQLITE_DONE) {
+		store_cause(st, cause, "reading the alert queue");
+		sqlite3_reset(s);
+		store_alerts_free(v, count);
+		return (-1);
+	}
+	sqlite3_reset(s);
+	*out = v;
+	*n = count;
+	return (0);
+}
+
+void
+store_alerts_free(struct store_alert *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].target);
+		finding_row_clear(&v[i].f);
+	}
+	free(v);
+}
+
+int
+store_alert_update(struct store *st, int64_t id, const char *state,
+    int attempts, int64_t next_ns, const char *error, char **cause)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_stmt(st, S_ALERT_UPDATE, cause)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(s, 1, id);
+	bind_text(s, 2, state);
+	sqlite3_bind_int(s, 3, attempts);
+	sqlite3_bind_int64(s, 4, next_ns);
+	bind_text(s, 5, error);
+	sqlite3_bind_int64(s, 6, time_now_ns());
+	return (store_finish(st, s, "recording a delivery", cause));
+}
+
+int
+store_alert_next(struct store *st, const char *targets_json,
+    int64_t *next_ns, int *found, char **cause)
+{
+	return (store_get_int(st, S_ALERT_NEXT, targets_json, next_ns, found,
+	    cause));
+}
+
+int
+store_alert_orphans(struct store *st, const char *targets_json,
+    void (*fn)(const char *target, uint64_t pending, void *), void *arg,
+    char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if ((s = store_stmt(st, S_ALERT_ORPHANS, cause)) == NULL)
+		return (-1);
+	bind_text(s, 1, targets_json);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		fn((const char *)sqlite3_column_text(s, 0),
+		    (uint64_t)sqlite3_column_int64(s, 1), arg);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_cause(st, cause, "reading the alert queue");
+		return (-1);
+	}
+	return (0);
 }

@@ -234,6 +234,56 @@ int		 store_findings(struct store *, int64_t since_ns,
 void		 store_findings_free(struct store_finding_row *, size_t n);
 
 /*
+ * The webhook alert queue (schema/005-alerts.sql): one row per finding
+ * and target name.  targets_json is a JSON array of the target names
+ * configured now; alerts for other names wait, untouched.
+ */
+#define STORE_ALERTS_MAX	10000	/* pending alerts kept; past it the
+					   oldest are dropped */
+
+/*
+ * Queue finding f (found by its project .. pattern, so store_finding()
+ * first) for each of targets[0..n); a (finding, target) queued before is
+ * left as it is, so each is sent once.  Past STORE_ALERTS_MAX pending the
+ * oldest are dropped and added to *dropped.  Returns how many were
+ * queued, or -1.
+ */
+int		 store_alerts_queue(struct store *, const struct store_finding *f,
+		    const char *const *targets, size_t n, uint64_t *dropped,
+		    char **cause);
+
+/* A pending alert with its finding. */
+struct store_alert {
+	int64_t			 id;
+	char			*target;
+	int			 attempts;	/* tried so far */
+	struct store_finding_row f;
+};
+
+/* Pending alerts due at now_ns, the oldest due first, at most limit. */
+int		 store_alerts_due(struct store *, int64_t now_ns,
+		    const char *targets_json, size_t limit,
+		    struct store_alert **out, size_t *n, char **cause);
+void		 store_alerts_free(struct store_alert *, size_t n);
+
+/*
+ * After an attempt: state "pending" (try again at next_ns), "sent",
+ * "failed" or "skipped"; error (redacted: it is stored) may be NULL.
+ */
+int		 store_alert_update(struct store *, int64_t id,
+		    const char *state, int attempts, int64_t next_ns,
+		    const char *error, char **cause);
+
+/* The earliest next_try of a pending alert; *found 0 when none. */
+int		 store_alert_next(struct store *, const char *targets_json,
+		    int64_t *next_ns, int *found, char **cause);
+
+/* Call fn for each target name not in targets_json with pending alerts. */
+int		 store_alert_orphans(struct store *, const char *targets_json,
+		    void (*fn)(const char *target, uint64_t pending, void *),
+		    void *arg, char **cause);
+
+/*
  * Close the run: status is "ok", "error" or "interrupted"; p may be NULL.
  * Pending entries are not committed: call store_commit() first.
  */

@@ -451,3 +451,22 @@ revision_sequence(const char *rev, size_t len)
 		v = v * 10 + (rev[i] - '0');
 	return (v);
 }
+
+int64_t
+backoff_ms(int n, int64_t base_ms, int64_t cap_ms)
+{
+	const char	*env = getenv("LOGAUDIT_BACKOFF_MS");
+	int64_t		 d = base_ms, v;
+	char		*end;
+
+	if (env != NULL && *env != '\0') {
+		v = strtoll(env, &end, 10);
+		if (*end == '\0' && v >= 0)
+			d = v;
+	}
+	while (n-- > 0 && d < cap_ms)
+		d *= 2;
+	if (d > cap_ms)
+		d = cap_ms;
+	return (d / 2 + (d > 1 ? random() % (d / 2 + 1) : 0));
+}

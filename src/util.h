@@ -74,4 +74,12 @@ size_t		 utf8_repair(char *dst, size_t dst_size, const char *src,
  */
 long long	 revision_sequence(const char *rev, size_t len);
 
+/*
+ * The wait before retry n (0-based) of something that failed: base_ms
+ * ($LOGAUDIT_BACKOFF_MS instead when set: tests) doubled n times, at most
+ * cap_ms, then half of it fixed and half random, so clients that failed
+ * together do not retry together.
+ */
+int64_t		 backoff_ms(int n, int64_t base_ms, int64_t cap_ms);
+
 #endif

@@ -170,3 +170,47 @@ with open(sys.argv[1], "w") as f:
     f.write("%d\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 sys.exit(rc if rc >= 0 else 128 - rc)' "$@"
 }
+
+# Helpers for the daemon and server tests (t_follow*, t_pull, t_alert):
+#   until_ok SECONDS CMD...  run CMD every 0.1 s until it succeeds; 1 when
+#                            SECONDS pass first
+#   wait_port FILE WHAT      wait up to 10 s for a server to write its port
+#                            to FILE; bail out naming WHAT when it does not
+#   revs DB                  `logaudit revisions --format json` without the
+#                            samples, which name whichever entry of a
+#                            pattern was counted first (follow reads files
+#                            in another order than ingest)
+until_ok()
+{
+	_d=$(($1 * 10))
+	shift
+	while ! "$@"; do
+		_d=$((_d - 1))
+		[ "$_d" -gt 0 ] || return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+wait_port()
+{
+	_i=0
+	while [ ! -s "$1" ] && [ $_i -lt 100 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	[ -s "$1" ] || bail_out "$2 did not start"
+}
+
+revs()
+{
+	"$LOGAUDIT" revisions --db "$1" --format json | "$PYTHON3" -c '
+import json, sys
+def strip(x):
+    if isinstance(x, dict):
+        return {k: strip(v) for k, v in x.items() if k != "sample"}
+    if isinstance(x, list):
+        return [strip(v) for v in x]
+    return x
+print(json.dumps(strip(json.load(sys.stdin)), indent=1, sort_keys=True))'
+}

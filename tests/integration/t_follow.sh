@@ -96,20 +96,6 @@ with open(sys.argv[1], "ab", buffering=0) as f:
 PY
 append() { "$PYTHON3" chunks.py "$1"; }
 
-# norm.py: revisions JSON without the samples, which name whichever entry
-# of a pattern was counted first (follow reads files in another order)
-cat > norm.py <<'PY'
-import json, sys
-def strip(x):
-    if isinstance(x, dict):
-        return {k: strip(v) for k, v in x.items() if k != "sample"}
-    if isinstance(x, list):
-        return [strip(v) for v in x]
-    return x
-print(json.dumps(strip(json.load(sys.stdin)), indent=1, sort_keys=True))
-PY
-revs() { "$LOGAUDIT" revisions --db "$1" --format json | "$PYTHON3" norm.py; }
-
 # wait_total DB N [SECONDS]: until the revisions hold N entries
 wait_total()
 {
@@ -325,6 +311,12 @@ ok $? "(b) after the kills, the counts equal a clean ingest exactly" ||
 is "$(rev_total b/c.db)" 100000 "(b) 100000 entries counted"
 is "$(db_value b/c.db 'SELECT sum(duplicates) FROM ingest_runs')" 0 \
     "(b) no run met an entry already counted: positions alone were exact"
+is "$(db_value b/c.db "SELECT count(*) FROM ingest_runs WHERE status =
+    'running'")" 0 "(b) no killed daemon's run is left 'running'"
+died=$(db_value b/c.db "SELECT count(*) FROM ingest_runs WHERE status =
+    'interrupted' AND message LIKE '%killed or crashed%'")
+[ "${died:-0}" -ge 1 ] && [ "$died" -le "${kills:-0}" ]
+ok $? "(b) the killed daemons' runs are closed by their successors ($died)"
 
 
 # ---- (c) a live finding within 2 seconds ----------------------------------

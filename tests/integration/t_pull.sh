@@ -1,6 +1,6 @@
 #!/bin/sh
-# t_pull.sh -- logaudit pull against a real HTTP server on 127.0.0.1 that
-# this test writes (python3 http.server on a free port): entries.list
+# t_pull.sh -- logaudit pull against a real HTTP server on 127.0.0.1
+# (api_server.py, python3 http.server on a free port): entries.list
 # pages of generated Cloud Run entries, three a page, with an empty page
 # that still carries a nextPageToken; the server filters by the time
 # bounds in the request, checks the bearer token and records each request
@@ -40,106 +40,10 @@ json.dump(out, open(sys.argv[1], "w"))
 json.dump(out, open(sys.argv[2], "w"))
 PY
 
-cat > server.py <<'PY'
-import json, os, re, sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
-D = sys.argv[1]
-PER_PAGE = 3
-
-def script_next():
-    """The next scripted status from srv/script (one a line), or None."""
-    p = os.path.join(D, "script")
-    if not os.path.exists(p):
-        return None
-    lines = open(p).read().split()
-    if not lines:
-        return None
-    open(p, "w").write("\n".join(lines[1:]))
-    return int(lines[0])
-
-class H(BaseHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-
-    def reply(self, code, doc):
-        b = json.dumps(doc).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(b)))
-        self.end_headers()
-        self.wfile.write(b)
-
-    def error(self, code, status, msg):
-        self.reply(code, {"error": {"code": code, "message": msg,
-                                    "status": status}})
-
-    def do_GET(self):
-        if not self.path.endswith("/service-accounts/default/token") or \
-           self.headers.get("Metadata-Flavor") != "Google":
-            return self.reply(404, {})
-        tok = open(os.path.join(D, "token")).read().strip()
-        self.reply(200, {"access_token": tok, "expires_in": 1800,
-                         "token_type": "Bearer"})
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        with open(os.path.join(D, "requests.jsonl"), "ab") as f:
-            f.write(body + b"\n")
-        if self.path != "/v2/entries:list":
-            return self.reply(404, {})
-        tok = open(os.path.join(D, "token")).read().strip()
-        authz = self.headers.get("Authorization", "")
-        if authz != "Bearer " + tok:
-            return self.error(401, "UNAUTHENTICATED",
-                "Request had invalid authentication credentials.")
-        code = script_next()
-        if code == 400:
-            # echoes the header: the client must redact it
-            return self.error(400, "INVALID_ARGUMENT",
-                "Unparseable filter: bad token near %s" % authz)
-        if code == 403:
-            return self.error(403, "PERMISSION_DENIED",
-                "Permission denied for project proj")
-        if code == 429:
-            return self.error(429, "RESOURCE_EXHAUSTED",
-                "Quota exceeded for quota metric 'Read requests'")
-        if code is not None and code >= 500:
-            return self.error(code, "UNAVAILABLE", "try again")
-        req = json.loads(body)
-        m = re.search(r'timestamp>="([^"]+)" AND timestamp<"([^"]+)"',
-                      req["filter"])
-        lo, hi = m.group(1), m.group(2)
-        ents = [e for e in json.load(open(os.path.join(D, "entries.json")))
-                if lo <= e["timestamp"] < hi]
-        # pages: "1" holds the first PER_PAGE, "e" is empty, then "2"...
-        tokv = req.get("pageToken", "0")
-        if tokv == "e":
-            return self.reply(200, {"nextPageToken": "1"})
-        n = int(tokv)
-        page = ents[n * PER_PAGE:(n + 1) * PER_PAGE]
-        doc = {"entries": page} if page else {}
-        if n == 0:
-            doc["nextPageToken"] = "e"
-        elif (n + 1) * PER_PAGE < len(ents):
-            doc["nextPageToken"] = str(n + 1)
-        self.reply(200, doc)
-
-s = HTTPServer(("127.0.0.1", 0), H)
-open(os.path.join(D, "port.tmp"), "w").write(str(s.server_address[1]))
-os.rename(os.path.join(D, "port.tmp"), os.path.join(D, "port"))
-s.serve_forever()
-PY
-
-"$PYTHON3" server.py srv 2>server.err &
+"$PYTHON3" "$TEST_SRCDIR/integration/api_server.py" srv 2>server.err &
 SERVER_PID=$!
 trap 'kill "$SERVER_PID" 2>/dev/null; rm -rf "$T"' EXIT
-i=0
-while [ ! -s srv/port ] && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-[ -s srv/port ] || bail_out "the test server did not start"
+wait_port srv/port "the test server"
 API="http://127.0.0.1:$(cat srv/port)"
 printf '%s\n' "$TOKEN" > token.txt
 

@@ -62,6 +62,11 @@ main(void)
 	    "\"bob\", \"password\": \"" REDACT_MARK "\"}", "a JSON password");
 	redacted("config: {'api_key': 'k-123', 'n': 2}", "config: {'api_key': '"
 	    REDACT_MARK "', 'n': 2}", "an api_key in a dict");
+	redacted("env DB_PASSWORD=s3cr3t POSTGRES_USER=app", "env DB_PASSWORD="
+	    REDACT_MARK " POSTGRES_USER=app", "a prefixed password key");
+	redacted("{\"smtp_password\": \"x1\", \"max_tokens\": 5}",
+	    "{\"smtp_password\": \"" REDACT_MARK "\", \"max_tokens\": 5}",
+	    "a prefixed JSON key; a key merely containing token is left");
 	redacted("client_secret: s3cr3t", "client_secret: " REDACT_MARK,
 	    "client_secret: in YAML");
 	redacted("https://storage.googleapis.com/b/o?X-Goog-Signature=abcd12",

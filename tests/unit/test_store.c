@@ -229,8 +229,8 @@ test_migrations(void)
 	int		 i;
 
 	st = open_ok(db);
-	is_int(q_int(db, "PRAGMA user_version"), 4,
-	    "fresh file: user_version 4 (every migration)");
+	is_int(q_int(db, "PRAGMA user_version"), 6,
+	    "fresh file: user_version 6 (every migration)");
 	is_str(q_str(db, "PRAGMA journal_mode"), "wal", "journal_mode WAL");
 	is_int(q_int(db, "SELECT count(*) FROM sqlite_master WHERE "
 	    "type = 'view'"), 8, "eight views (those of 002 and 003 too)");
@@ -240,7 +240,7 @@ test_migrations(void)
 	store_close(st);
 
 	st = open_ok(db);
-	is_int(q_int(db, "PRAGMA user_version"), 4, "reopened: user_version 1");
+	is_int(q_int(db, "PRAGMA user_version"), 6, "reopened: user_version 6");
 	is_int(rev_col(db, "entries", "api-00001-abc"), 1,
 	    "reopened: data kept");
 	e = entry("api-00001-abc", "m2", t0);
@@ -536,6 +536,97 @@ test_sample(void)
 	    "\xef\xbf\xbd x", "invalid byte repaired, NUL made a space");
 	is_int(q_int(db, "SELECT sum(entries) FROM revisions"), 1,
 	    "one entry");
+	/* a secret is redacted before the sample is cut */
+	msg = malloc(STORE_SAMPLE_MAX + 64);
+	memset(msg, 'y', STORE_SAMPLE_MAX + 63);
+	memcpy(msg + STORE_SAMPLE_MAX - 20, "password=hunter2hunter2hunter2", 30);
+	msg[STORE_SAMPLE_MAX + 63] = '\0';
+	e = entry("api-00001-abc", "s2", t0);
+	e.message.p = msg;
+	e.message.len = strlen(msg);
+	is_int(add(st, &e, "secret", NULL), STORE_COUNTED, "a secret");
+	free(msg);
+	ok(commit_ok(st), "commit");
+	is_int(q_int(db, "SELECT instr(sample, 'hunter2') FROM "
+	    "revision_patterns WHERE pattern = 'secret'"), 0,
+	    "the secret is not stored, not even the part before the cut");
+	is_int(q_int(db, "SELECT instr(sample, 'password=[REDAC') FROM "
+	    "revision_patterns WHERE pattern = 'secret'"),
+	    STORE_SAMPLE_MAX - 20 + 1, "the key stays, its value redacted");
+	store_close(st);
+}
+
+/* The alert queue: once per (finding, target), due order, the bound. */
+static void
+test_alerts(void)
+{
+	struct store		*st;
+	struct store_finding	 f;
+	struct store_alert	*v;
+	const char		*db = db_path("al.db");
+	const char		*targets[] = { "ops", "audit" };
+	char			*cause = NULL, pat[32];
+	uint64_t		 dropped = 0;
+	size_t			 n, i;
+	int64_t			 next;
+	int			 found, queued = 0;
+
+	st = open_ok(db);
+	memset(&f, 0, sizeof(f));
+	f.found_ns = t0;
+	f.project = "p";
+	f.location = "eu";
+	f.service = "shop";
+	f.revision = "shop-00002-bbb";
+	f.pattern = "connection-error";
+	f.kind = "catalogue";
+	f.class = "new";
+	f.level = "error";
+	f.count = 3;
+	f.sample = "connection refused";
+	f.insert_id = "i1";
+	f.entry_ns = t0;
+	is_int(store_finding(st, &f, &cause), 1, "a finding");
+	is_int(store_alerts_queue(st, &f, targets, 2, &dropped, &cause), 2,
+	    "queued for two targets");
+	is_int(store_alerts_queue(st, &f, targets, 2, &dropped, &cause), 0,
+	    "queued again: nothing, each (finding, target) is queued once");
+	ok(store_alerts_due(st, time_now_ns(), "[\"audit\"]", 10, &v, &n,
+	    &cause) == 0 && n == 1, "due for one named target: one");
+	if (n == 1) {
+		is_str(v[0].target, "audit", "its target");
+		is_str(v[0].f.sample, "connection refused", "with its finding");
+		is_int(v[0].attempts, 0, "not tried yet");
+		ok(store_alert_update(st, v[0].id, "pending", 1,
+		    time_now_ns() + 3600 * NS_PER_SEC, "HTTP 500", &cause) == 0,
+		    "retry later");
+	}
+	store_alerts_free(v, n);
+	ok(store_alerts_due(st, time_now_ns(), "[\"audit\",\"ops\"]", 10,
+	    &v, &n, &cause) == 0 && n == 1 && strcmp(v[0].target, "ops") == 0,
+	    "the one retried later is not due");
+	store_alerts_free(v, n);
+	ok(store_alert_next(st, "[\"audit\"]", &next, &found, &cause) == 0 &&
+	    found && next > time_now_ns(), "its next try is in the future");
+
+	/* the bound: the oldest pending are dropped */
+	for (i = 0; i < STORE_ALERTS_MAX; i++) {
+		snprintf(pat, sizeof(pat), "p%zu", i);
+		f.pattern = pat;
+		if (store_finding(st, &f, &cause) != 1 ||
+		    store_alerts_queue(st, &f, targets, 1, &dropped,
+		    &cause) != 1)
+			break;
+		queued++;
+	}
+	is_int(queued, STORE_ALERTS_MAX, "10000 more queued");
+	is_int((long long)dropped, 2, "two dropped past the bound");
+	is_int(q_int(db, "SELECT count(*) FROM alerts WHERE state = "
+	    "'pending'"), STORE_ALERTS_MAX, "the queue holds its bound");
+	is_str(q_str(db, "SELECT group_concat(target) FROM (SELECT target "
+	    "FROM alerts WHERE state = 'dropped' ORDER BY id)"), "ops,audit",
+	    "the oldest were dropped");
+	free(cause);
 	store_close(st);
 }
 
@@ -1040,6 +1131,7 @@ main(void)
 	test_read_only();
 	test_counts();
 	test_sample();
+	test_alerts();
 	test_ordering();
 	test_dedup();
 	test_too_old();

@@ -178,9 +178,10 @@ read_small_file(const char *path, char **cause)
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		return (NULL);
 	}
-	if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 044) != 0)
-		log_warnx("%s: readable by others, and webhook URLs are "
-		    "secrets: chmod 600 it", path);
+	/* group-readable is how a service user's group gets it: fine */
+	if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 004) != 0)
+		log_warnx("%s: readable by everyone, and webhook URLs are "
+		    "secrets: chmod o-r it", path);
 	buf = xmalloc(ALERT_FILE_MAX + 1);
 	n = fread(buf, 1, ALERT_FILE_MAX + 1, f);
 	if (ferror(f) || n > ALERT_FILE_MAX) {

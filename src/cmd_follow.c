@@ -1322,7 +1322,6 @@ follow_cloud_run(struct follower *fw, struct follow_cloud *fc, const char *db,
 	int			 first = 1, failing = 0, rv = EXIT_OK;
 
 	srandom((unsigned)(time_now_ns() ^ getpid()));
-	http_init();
 	fc->cfg.on_commit = follow_cloud_committed;
 	fc->cfg.commit_arg = fw;
 	src = api_source_new(&fc->cfg, fw->st, fw->counter);
@@ -1409,7 +1408,6 @@ follow_alerts_start(struct follower *fw, const char *db, const char *ca_file)
 {
 	char	*cause = NULL;
 
-	http_init();
 	if ((fw->alerter = alerter_new(db, fw->targets, ca_file,
 	    &cause)) == NULL || alerter_start(fw->alerter, &cause) == -1) {
 		log_warnx("%s", cause);
@@ -1637,6 +1635,8 @@ cmd_follow(int argc, char **argv)
 	}
 	fw.seen = hmap_new(sizeof(uint64_t), 0);
 	store_set_commit_hook(fw.st, follow_hook, &fw);
+	if (fw.targets != NULL || cloud.cfg.project != NULL)
+		http_init();	/* before the alert thread starts */
 	if (fw.targets != NULL && follow_alerts_start(&fw, db,
 	    cloud.cfg.ca_file) == -1) {
 		rv = EXIT_ERROR;

@@ -234,8 +234,12 @@ is "$(cat bad4.err)" 'logaudit: bad4.conf:2: target x named twice' \
     "a name given twice"
 chmod 644 hooks2.conf
 "$LOGAUDIT" diff --db a.db --webhooks hooks2.conf > /dev/null 2> perm.err
-grep -q "hooks2.conf: readable by others, and webhook URLs are secrets" perm.err
-ok $? "a targets file others can read is warned about"
+grep -q "hooks2.conf: readable by everyone, and webhook URLs are secrets" perm.err
+ok $? "a targets file everyone can read is warned about"
+chmod 640 hooks2.conf
+"$LOGAUDIT" diff --db a.db --webhooks hooks2.conf > /dev/null 2> perm2.err
+is "$(grep -c 'readable by' perm2.err)" 0 \
+    "a group-readable one is not (the daemon's group may read it)"
 
 # ---- (d) follow --webhooks --------------------------------------------------
 cat > hooks3.conf <<EOF

@@ -13,6 +13,8 @@
 #   BENCH_SOAK_SEC          seconds of writing (default 60)
 #   BENCH_SOAK_RATE         entries written per second (default 20000)
 #   BENCH_SOAK_GROWTH_KIB   allowed RSS growth, second half over first
+#   BENCH_SOAK_FOLLOW_OPTS  more options for follow, e.g. --no-inotify
+#                           to measure polling against inotify
 #   BENCH_DIR               where the run's files go (./bench-data)
 #   LOGAUDIT_PATTERNS       catalogue (default: the source tree's patterns/)
 # Exit status: 0, or 1 when the counts are wrong, memory grew, or a tool
@@ -25,6 +27,7 @@ top_srcdir=$(dirname "$here")
 BENCH_SOAK_SEC=${BENCH_SOAK_SEC:-60}
 BENCH_SOAK_RATE=${BENCH_SOAK_RATE:-20000}
 BENCH_SOAK_GROWTH_KIB=${BENCH_SOAK_GROWTH_KIB:-4096}
+BENCH_SOAK_FOLLOW_OPTS=${BENCH_SOAK_FOLLOW_OPTS:-}
 BENCH_DIR=${BENCH_DIR:-./bench-data}
 LOGAUDIT_PATTERNS=${LOGAUDIT_PATTERNS:-$top_srcdir/patterns}
 PYTHON3=${PYTHON3:-python3}
@@ -40,11 +43,12 @@ trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
 "$PYTHON3" - "$(pwd)/logaudit" "$work" "$BENCH_SOAK_SEC" \
-    "$BENCH_SOAK_GROWTH_KIB" "$BENCH_SOAK_RATE" <<'PY'
+    "$BENCH_SOAK_GROWTH_KIB" "$BENCH_SOAK_RATE" $BENCH_SOAK_FOLLOW_OPTS <<'PY'
 import os, signal, sqlite3, subprocess, sys, threading, time
 
 logaudit, work, seconds, growth, rate = sys.argv[1], sys.argv[2], \
     float(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+extra = sys.argv[6:]
 os.chdir(work)
 os.makedirs("sink")
 T0 = 1758016800  # 2025-09-16T10:00:00Z
@@ -128,7 +132,7 @@ def counted():
         return -1
 
 p = subprocess.Popen([logaudit, "follow", "-q", "--db", "soak.db",
-                      "--idle", "5s", "app.log", "sink"],
+                      "--idle", "5s"] + extra + ["app.log", "sink"],
                      stderr=open("follow.log", "w"))
 w = threading.Thread(target=writer)
 t0 = time.time()
@@ -146,14 +150,18 @@ t1 = time.time()
 while counted() != written[0] and time.time() - t1 < 120:
     time.sleep(0.5)
 final = counted()
+with open("/proc/%d/stat" % p.pid) as s:
+    f = s.read().rsplit(")", 1)[1].split()
+cpu = (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 p.send_signal(signal.SIGTERM)
 rc = p.wait()
 half = len(samples) // 2
 first = max(s[1] for s in samples[:half]) if half else 0
 second = max(s[1] for s in samples[half:]) if samples else 0
 print("written %d, counted %d, daemon exit %d; RSS max first half %d KiB, "
-      "second half %d KiB; %.0f entries/s" % (written[0], final, rc, first,
-      second, final / max(t1 - t0, 1)))
+      "second half %d KiB; %.0f entries/s; daemon CPU %.2f s%s" % (
+      written[0], final, rc, first, second, final / max(t1 - t0, 1), cpu,
+      " (" + " ".join(extra) + ")" if extra else ""))
 bad = []
 if final != written[0]:
     bad.append("counts differ")

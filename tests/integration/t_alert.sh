@@ -311,8 +311,15 @@ wait "$DAEMON"
 is $? 0 "the daemon stops on SIGTERM"
 DAEMON=
 
+"$LOGAUDIT" follow --check --webhooks hooks3.conf live.log > check.out 2>&1
+is "$(sed 's/catalogue [0-9a-f]*, [0-9]* patterns/catalogue C/' check.out)" \
+    "options ok; catalogue C; 2 webhook targets" \
+    "follow --check counts the targets, and shows no URL"
+"$LOGAUDIT" follow --check --webhooks bad1.conf live.log > /dev/null 2>&1
+is $? 2 "follow --check: a bad targets file is exit 2"
+
 # ---- secrets ----------------------------------------------------------------
-leaks=$(cat d*.out d*.err bad*.err perm.err f.err cmdline.txt a.db* b.db* \
+leaks=$(cat d*.out d*.err bad*.err perm*.err f.err check.out cmdline.txt a.db* b.db* \
     2>/dev/null | grep -a -c -e OPSSECRET -e AUDITSECRET -e DEADSECRET \
     -e ENVSECRET -e FOLLOWSECRET -e SLOWSECRET -e "$SECRET")
 is "$leaks" 0 "no webhook URL or logged token in output, errors or the database"

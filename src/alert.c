@@ -37,20 +37,31 @@
 #define ALERT_ERROR_SHOWN	200	/* bytes of a refusal's body kept */
 #define ALERT_TICK_MS		1000	/* the thread looks this often */
 
+/*
+ * One target's deliveries: its own thread and database connection, so a
+ * slow or dead target (10 s a request) holds up no other.
+ */
+struct alert_worker {
+	struct alerter		*a;
+	const struct alert_target *tg;
+	struct store		*st;
+	char			*names_json;	/* ["its name"] */
+	int			 failing;	/* in a failure episode: said */
+	pthread_t		 thread;
+	int			 kicked;	/* under a->mu */
+};
+
 struct alerter {
 	const struct alert_targets *t;
-	struct store		*st;
+	struct store		*st;		/* the queue as a whole */
 	char			*ca_file;
-	int			*failing;	/* per target: in a failure
-						   episode, logged once */
+	struct alert_worker	*w;		/* one per target */
 	int			 orphans_told;
 
-	pthread_t		 thread;
-	int			 running;
+	int			 running;	/* the threads */
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
-	int			 kicked;
-	volatile sig_atomic_t	 stop;		/* the thread's */
+	volatile sig_atomic_t	 stop;		/* the threads' */
 };
 
 /* ---- targets ---------------------------------------------------------- */
@@ -343,32 +354,57 @@ struct alerter *
 alerter_new(const char *db, const struct alert_targets *t,
     const char *ca_file, char **cause)
 {
-	struct alerter	*a;
+	struct alerter		*a;
+	struct alert_worker	*w;
+	yajl_gen		 g;
+	const unsigned char	*buf;
+	size_t			 i, len;
 
 	a = xcalloc(1, sizeof(*a));
 	a->t = t;
-	if ((a->st = store_open(db, cause)) == NULL) {
-		free(a);
-		return (NULL);
-	}
-	a->ca_file = ca_file != NULL ? xstrdup(ca_file) : NULL;
-	a->failing = xcalloc(t->n, sizeof(*a->failing));
-	srandom((unsigned)(time_now_ns() ^ getpid()));	/* the jitter */
+	a->w = xcalloc(t->n, sizeof(*a->w));
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
+	if ((a->st = store_open(db, cause)) == NULL)
+		goto fail;
+	for (i = 0; i < t->n; i++) {
+		w = &a->w[i];
+		w->a = a;
+		w->tg = &t->v[i];
+		if ((w->st = store_open(db, cause)) == NULL)
+			goto fail;
+		g = report_json_new(0);
+		yajl_gen_array_open(g);
+		rj_cstr(g, w->tg->name);
+		yajl_gen_array_close(g);
+		yajl_gen_get_buf(g, &buf, &len);
+		w->names_json = xstrndup((const char *)buf, len);
+		yajl_gen_free(g);
+	}
+	a->ca_file = ca_file != NULL ? xstrdup(ca_file) : NULL;
+	srandom((unsigned)(time_now_ns() ^ getpid()));	/* the jitter */
 	return (a);
+fail:
+	alerter_free(a);
+	return (NULL);
 }
 
 void
 alerter_free(struct alerter *a)
 {
+	size_t	i;
+
 	if (a == NULL)
 		return;
 	alerter_stop(a);
+	for (i = 0; i < a->t->n; i++) {
+		store_close(a->w[i].st);
+		free(a->w[i].names_json);
+	}
+	free(a->w);
 	store_close(a->st);
 	pthread_mutex_destroy(&a->mu);
 	pthread_cond_destroy(&a->cv);
-	free(a->failing);
 	free(a->ca_file);
 	free(a);
 }
@@ -390,8 +426,8 @@ enum attempt {
 
 /* POST one alert; *why (caller frees, redacted) when not sent. */
 static enum attempt
-alerter_post(struct alerter *a, const struct alert_target *tg,
-    const char *body, volatile sig_atomic_t *stop, char **why)
+worker_post(struct alert_worker *w, const char *body,
+    volatile sig_atomic_t *stop, char **why)
 {
 	static const char	*headers[] = {
 		"Content-Type: application/json", NULL
@@ -403,15 +439,15 @@ alerter_post(struct alerter *a, const struct alert_target *tg,
 
 	memset(&req, 0, sizeof(req));
 	req.method = "POST";
-	req.url = tg->url;
+	req.url = w->tg->url;
 	req.headers = headers;
 	req.body = body;
 	req.body_len = strlen(body);
-	req.ca_file = a->ca_file;
+	req.ca_file = w->a->ca_file;
 	req.stop = stop;
 	req.timeout_sec = ALERT_TIMEOUT_SEC;
 	if (http_request(&req, &res, &cause) == -1) {
-		*why = redact_with(cause, tg->url);
+		*why = redact_with(cause, w->tg->url);
 		free(cause);
 		return (ATTEMPT_RETRY);
 	}
@@ -425,7 +461,7 @@ alerter_post(struct alerter *a, const struct alert_target *tg,
 		    ": " : "", ALERT_ERROR_SHOWN, res.error_body != NULL ?
 		    res.error_body : "");
 		raw[strcspn(raw, "\r\n")] = '\0';
-		*why = redact_with(raw, tg->url);
+		*why = redact_with(raw, w->tg->url);
 		free(raw);
 	}
 	http_response_clear(&res);
@@ -434,47 +470,40 @@ alerter_post(struct alerter *a, const struct alert_target *tg,
 
 /* Try alert al once and record the outcome; -1 on a store error. */
 static int
-alerter_try(struct alerter *a, const struct store_alert *al,
+worker_try(struct alert_worker *w, const struct store_alert *al,
     volatile sig_atomic_t *stop, int *sent)
 {
-	const struct alert_target	*tg = NULL;
+	const struct alert_target	*tg = w->tg;
 	enum attempt			 o;
 	char				*body, *why = NULL, *cause = NULL;
 	const char			*state;
 	int64_t				 next = 0;
 	int				 acked, tries = al->attempts + 1, rv;
-	size_t				 i;
 
-	for (i = 0; i < a->t->n; i++)
-		if (strcmp(a->t->v[i].name, al->target) == 0)
-			tg = &a->t->v[i];
-	if (tg == NULL)
-		return (0);	/* cannot be: the queue was read for these */
-	if ((acked = store_acked(a->st, al->f.project, al->f.location,
+	if ((acked = store_acked(w->st, al->f.project, al->f.location,
 	    al->f.service, al->f.revision, al->f.pattern, NULL, &cause)) == -1)
 		goto fail;
 	if (acked) {
 		/* acknowledged while it waited: nobody needs telling */
-		if (store_alert_update(a->st, al->id, "skipped", al->attempts,
+		if (store_alert_update(w->st, al->id, "skipped", al->attempts,
 		    0, "acknowledged before it was sent", &cause) == -1)
 			goto fail;
 		return (0);
 	}
 	body = alert_payload(tg->format, &al->f, 0);
-	o = alerter_post(a, tg, body, stop, &why);
+	o = worker_post(w, body, stop, &why);
 	free(body);
 	if (o == ATTEMPT_RETRY && stop != NULL && *stop) {
 		free(why);
 		return (0);	/* aborted by us: not the target's fault */
 	}
-	i = (size_t)(tg - a->t->v);
 	switch (o) {
 	case ATTEMPT_SENT:
 		state = "sent";
 		(*sent)++;
-		if (a->failing[i])
+		if (w->failing)
 			log_warnx("webhook %s: delivering again", tg->name);
-		a->failing[i] = 0;
+		w->failing = 0;
 		log_info("webhook %s: sent %s %s in %s revision %s", tg->name,
 		    al->f.class, al->f.pattern, al->f.service, al->f.revision);
 		break;
@@ -489,10 +518,10 @@ alerter_try(struct alerter *a, const struct store_alert *al,
 		state = "pending";
 		next = time_now_ns() + backoff_ms(tries - 1,
 		    ALERT_BACKOFF_MS, ALERT_BACKOFF_CAP_MS) * 1000000LL;
-		if (!a->failing[i])
+		if (!w->failing)
 			log_warnx("webhook %s: %s; retrying with backoff",
 			    tg->name, why);
-		a->failing[i] = 1;
+		w->failing = 1;
 		break;
 	default:
 		state = "failed";
@@ -500,7 +529,7 @@ alerter_try(struct alerter *a, const struct store_alert *al,
 		    tg->name, al->f.class, al->f.pattern, al->f.revision, why);
 		break;
 	}
-	rv = store_alert_update(a->st, al->id, state, tries, next, why,
+	rv = store_alert_update(w->st, al->id, state, tries, next, why,
 	    &cause);
 	free(why);
 	if (rv == -1)
@@ -512,38 +541,65 @@ fail:
 	return (-1);
 }
 
-int
-alerter_deliver(struct alerter *a, volatile sig_atomic_t *stop)
+/* One attempt at each of the target's alerts due now. */
+static int
+worker_deliver(struct alert_worker *w, volatile sig_atomic_t *stop)
 {
 	struct store_alert	*v;
 	char			*cause = NULL;
 	size_t			 n, i;
 	int			 sent = 0;
 
-	if (!a->orphans_told) {
-		a->orphans_told = 1;
-		if (store_alert_orphans(a->st, a->t->names_json, orphan, NULL,
-		    &cause) == -1) {
-			log_warnx("alerts: %s", cause);
-			free(cause);
-			return (-1);
-		}
-	}
 	do {
-		if (store_alerts_due(a->st, time_now_ns(), a->t->names_json,
+		if (store_alerts_due(w->st, time_now_ns(), w->names_json,
 		    ALERT_DUE_BATCH, &v, &n, &cause) == -1) {
 			log_warnx("alerts: %s", cause);
 			free(cause);
 			return (-1);
 		}
 		for (i = 0; i < n && (stop == NULL || !*stop); i++)
-			if (alerter_try(a, &v[i], stop, &sent) == -1)
+			if (worker_try(w, &v[i], stop, &sent) == -1)
 				break;
 		store_alerts_free(v, n);
 		if (i < n)
 			return (stop != NULL && *stop ? sent : -1);
 	} while (n == ALERT_DUE_BATCH);
 	return (sent);
+}
+
+/* Say once which queued alerts no configured target will take. */
+static int
+alerter_orphans(struct alerter *a)
+{
+	char	*cause = NULL;
+
+	if (a->orphans_told)
+		return (0);
+	a->orphans_told = 1;
+	if (store_alert_orphans(a->st, a->t->names_json, orphan, NULL,
+	    &cause) == -1) {
+		log_warnx("alerts: %s", cause);
+		free(cause);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+alerter_deliver(struct alerter *a, volatile sig_atomic_t *stop)
+{
+	size_t	i;
+	int	n, sent = 0, rv = 0;
+
+	if (alerter_orphans(a) == -1)
+		return (-1);
+	for (i = 0; i < a->t->n && (stop == NULL || !*stop); i++) {
+		if ((n = worker_deliver(&a->w[i], stop)) == -1)
+			rv = -1;
+		else
+			sent += n;
+	}
+	return (rv == -1 ? -1 : sent);
 }
 
 int
@@ -578,20 +634,21 @@ alerter_flush(struct alerter *a, int64_t budget_ns,
 }
 
 static void *
-alerter_main(void *arg)
+worker_main(void *arg)
 {
-	struct alerter	*a = arg;
-	struct timespec	 ts;
+	struct alert_worker	*w = arg;
+	struct alerter		*a = w->a;
+	struct timespec		 ts;
 
 	for (;;) {
-		(void)alerter_deliver(a, &a->stop);
+		(void)worker_deliver(w, &a->stop);
 		pthread_mutex_lock(&a->mu);
-		if (!a->kicked && !a->stop) {
+		if (!w->kicked && !a->stop) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += ALERT_TICK_MS / 1000;
 			(void)pthread_cond_timedwait(&a->cv, &a->mu, &ts);
 		}
-		a->kicked = 0;
+		w->kicked = 0;
 		if (a->stop) {
 			pthread_mutex_unlock(&a->mu);
 			break;
@@ -605,42 +662,57 @@ int
 alerter_start(struct alerter *a, char **cause)
 {
 	sigset_t	all, old;
-	int		err;
+	size_t		i;
+	int		err = 0;
 
+	if (alerter_orphans(a) == -1) {
+		xasprintf(cause, "alerts: cannot read the queue");
+		return (-1);
+	}
 	/* signals are the main thread's: its poll() must see them */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&a->thread, NULL, alerter_main, a);
+	for (i = 0; i < a->t->n && err == 0; i++)
+		if ((err = pthread_create(&a->w[i].thread, NULL, worker_main,
+		    &a->w[i])) == 0)
+			a->running++;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err != 0) {
-		xasprintf(cause, "starting the alert thread: %s",
+		alerter_stop(a);
+		xasprintf(cause, "starting the alert threads: %s",
 		    strerror(err));
 		return (-1);
 	}
-	a->running = 1;
 	return (0);
 }
 
 void
 alerter_kick(struct alerter *a)
 {
-	if (a == NULL || !a->running)
+	size_t	i;
+
+	if (a == NULL || a->running == 0)
 		return;
 	pthread_mutex_lock(&a->mu);
-	a->kicked = 1;
-	pthread_cond_signal(&a->cv);
+	for (i = 0; i < a->t->n; i++)
+		a->w[i].kicked = 1;
+	pthread_cond_broadcast(&a->cv);
 	pthread_mutex_unlock(&a->mu);
 }
 
 void
 alerter_stop(struct alerter *a)
 {
-	if (a == NULL || !a->running)
+	int	i;
+
+	if (a == NULL || a->running == 0)
 		return;
 	pthread_mutex_lock(&a->mu);
 	a->stop = 1;
-	pthread_cond_signal(&a->cv);
+	pthread_cond_broadcast(&a->cv);
 	pthread_mutex_unlock(&a->mu);
-	pthread_join(a->thread, NULL);
+	/* threads were started in order: the first a->running of them */
+	for (i = 0; i < a->running; i++)
+		pthread_join(a->w[i].thread, NULL);
 	a->running = 0;
 }

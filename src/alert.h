@@ -9,11 +9,12 @@
  *
  * Findings are queued by the store (store_alerts_queue()) in the
  * transaction that records them; an alerter delivers the queue of one
- * database over its own connection: one POST per alert, 2xx sent, 429,
- * 5xx and network errors retried with exponential backoff and jitter up
- * to ALERT_TRIES_MAX tries, other answers failed for good.  follow runs
- * it on a thread of its own, so a slow or dead webhook never holds up
- * counting; diff delivers before it exits, within a time budget, and
+ * database, with a worker per target and its own connection: one POST
+ * per alert, 2xx sent, 429, 5xx and network errors retried with
+ * exponential backoff and jitter up to ALERT_TRIES_MAX tries, other
+ * answers failed for good.  follow runs each worker on a thread of its
+ * own, so a slow or dead webhook holds up neither counting nor another
+ * target; diff delivers before it exits, within a time budget, and
  * leaves the rest queued for the next run.
  */
 #ifndef ALERT_H
@@ -87,7 +88,7 @@ int		 alerter_deliver(struct alerter *, volatile sig_atomic_t *stop);
 int		 alerter_flush(struct alerter *, int64_t budget_ns,
 		    volatile sig_atomic_t *stop);
 
-/* Deliver on a thread of its own: every second, or when kicked. */
+/* Deliver on a thread per target: every second, or when kicked. */
 int		 alerter_start(struct alerter *, char **cause);
 void		 alerter_kick(struct alerter *);
 /* Stop the thread (the request under way is aborted) and join it. */

@@ -219,7 +219,7 @@ follow_usage(FILE *f)
 	    "  --webhooks FILE     alert targets, one \"name url [slack|json]\" a\n"
 	    "                      line (default: $LOGAUDIT_WEBHOOKS, same lines,\n"
 	    "                      ';' between them): each finding is sent to\n"
-	    "                      each target once, from a thread of its own,\n"
+	    "                      each target once, from a thread per target,\n"
 	    "                      retried with backoff; see ALERTS in logaudit(1)\n"
 	    "  --ca-file F         CA certificates to verify webhook servers (and\n"
 	    "                      with --cloud the API) with\n"
@@ -1400,8 +1400,8 @@ follow_cloud_run(struct follower *fw, struct follow_cloud *fc, const char *db,
 }
 
 /*
- * Deliver alerts from a thread with its own connection: what earlier runs
- * left queued at once, then each commit's.  0, or -1 (said why).
+ * Deliver alerts from a thread per target: what earlier runs left queued
+ * at once, then each commit's.  0, or -1 (said why).
  */
 static int
 follow_alerts_start(struct follower *fw, const char *db, const char *ca_file)

@@ -63,6 +63,7 @@ enum store_stmt_id {
 	S_DATA_VERSION,
 	S_META_GET,
 	S_META_MAX,
+	S_META_BUMP,
 	S_META_SET,
 	S_REV_UPSERT,
 	S_EXPOSURE_UPSERT,
@@ -116,6 +117,10 @@ static const char *const store_sql[S_COUNT] = {
 	[S_META_SET] =
 	    "INSERT INTO meta (key, value) VALUES (?1, ?2) "
 	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[S_META_BUMP] =
+	    "INSERT INTO meta (key, value) VALUES (?1, 1) "
+	    "ON CONFLICT (key) DO UPDATE SET value = value + 1 "
+	    "RETURNING value",
 	[S_META_MAX] =
 	    "INSERT INTO meta (key, value) VALUES (?1, ?2) "
 	    "ON CONFLICT (key) DO UPDATE SET "
@@ -458,6 +463,8 @@ struct store {
 	int64_t		 data_version;	/* PRAGMA data_version when the
 					   set was last known complete */
 	int		 other_writer;	/* another connection committed */
+	int64_t		 counting_epoch;	/* meta counting_epoch as this
+					   connection last knew it */
 	char		*catalogue;	/* version counting now, or NULL */
 	int64_t		 run_id;	/* ingest_runs row, 0 when none */
 
@@ -504,6 +511,13 @@ struct store {
 
 static const char *const store_meta_newest = "newest_ts";
 static const char *const store_meta_floor = "dedup_floor_minute";
+/*
+ * Bumped by every batch that counts or refuses entries (so writes dedup
+ * keys, newest_ts or a prune): a commit of another connection that left
+ * it alone (a finding, an alert's state, an ack) cannot have touched the
+ * key sets, which then need no check and stay loaded.
+ */
+static const char *const store_meta_epoch = "counting_epoch";
 
 /* floor(ns / 1 minute), also for times before 1970. */
 static int64_t
@@ -716,6 +730,41 @@ store_load_meta(struct store *st, char **cause)
 }
 
 static int
+store_load_epoch(struct store *st, char **cause)
+{
+	int	found;
+
+	if (store_get_int(st, S_META_GET, store_meta_epoch,
+	    &st->counting_epoch, &found, cause) == -1)
+		return (-1);
+	if (!found)
+		st->counting_epoch = 0;
+	return (0);
+}
+
+/* Inside a counting batch: tell other connections it happened. */
+static int
+store_bump_epoch(struct store *st, char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if ((s = store_stmt(st, S_META_BUMP, cause)) == NULL)
+		return (-1);
+	bind_text(s, 1, store_meta_epoch);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		st->counting_epoch = sqlite3_column_int64(s, 0);
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_cause(st, cause, "writing meta");
+		return (-1);
+	}
+	return (0);
+}
+
+static int
 store_meta_max(struct store *st, const char *key, int64_t v, char **cause)
 {
 	sqlite3_stmt	*s;
@@ -907,6 +956,7 @@ store_open(const char *path, char **cause)
 	if (store_connect(st, cause) == -1 ||
 	    store_migrate(st, cause) == -1 ||
 	    store_load_meta(st, cause) == -1 ||
+	    store_load_epoch(st, cause) == -1 ||
 	    store_data_version(st, &st->data_version, cause) == -1) {
 		store_close(st);
 		return (NULL);
@@ -1646,11 +1696,17 @@ store_check_writers(struct store *st, char **cause)
 	int64_t	 dv;
 	size_t	 i, conflicts = 0;
 
+	int64_t	 epoch = st->counting_epoch;
+
 	if (store_data_version(st, &dv, cause) == -1)
 		return (-1);
 	if (dv == st->data_version)
 		return (0);
 	st->data_version = dv;
+	if (store_load_epoch(st, cause) == -1)
+		return (-1);
+	if (st->counting_epoch == epoch)
+		return (0);	/* others wrote, but counted nothing */
 	st->other_writer = 1;
 	for (i = 0; i < st->minutes_count; i++) {
 		if (store_minute_conflicts(st, &st->minutes[i], &conflicts,
@@ -1935,6 +1991,9 @@ store_write_batch(struct store *st, const struct store_progress *p,
     char **cause)
 {
 	if (store_check_writers(st, cause) == -1)
+		return (-1);
+	if ((st->pending > 0 || st->minutes_count > 0) &&
+	    store_bump_epoch(st, cause) == -1)
 		return (-1);
 	if (store_write_revisions(st, cause) == -1)
 		return (-1);

@@ -25,6 +25,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -58,6 +59,7 @@
 #define FOLLOW_RETRY_MAX	(30 * NS_PER_SEC)	/* commit backoff cap */
 #define FOLLOW_LAG_SHOWN	10	/* sources in a statistics line */
 #define FOLLOW_SAMPLE_SHOWN	120	/* bytes of a sample in a log line */
+#define FOLLOW_DEPTH_MAX	32	/* directory levels, as source_tail.c */
 
 struct follower;
 
@@ -389,7 +391,7 @@ follow_position(struct follower *fw, struct ffile *ff)
 		return;
 	}
 	free(row.path);
-	if (found == 0 && store_sources_at(fw->st, tf->path, &v, &n,
+	if (found == 0 && store_sources_at(fw->st, tf->path, 0, &v, &n,
 	    &cause) == 0) {
 		for (i = 0; i < n; i++) {
 			if (!row_matches(tf, &v[i]))
@@ -956,10 +958,86 @@ follow_stats(struct follower *fw)
 
 /* ---- startup ---------------------------------------------------------- */
 
+/* Every regular file under dir, as (device, inode) keys into set. */
+static void
+inodes_under(const char *dir, struct hmap *set, int depth)
+{
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+	char		*p;
+	uint64_t	 key[2];
+
+	if (depth > FOLLOW_DEPTH_MAX || (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			xasprintf(&p, "%s/%s", dir, de->d_name);
+			inodes_under(p, set, depth + 1);
+			free(p);
+		} else if (S_ISREG(st.st_mode)) {
+			key[0] = (uint64_t)st.st_dev;
+			key[1] = (uint64_t)st.st_ino;
+			(void)hmap_put(set, key, NULL);
+		}
+	}
+	closedir(d);
+}
+
+/*
+ * The rows of files under the followed directory dir that were deleted
+ * while we were down: forgotten, or they would stay for ever.  A file
+ * renamed meanwhile keeps its row, which its inode finds.  Nothing is
+ * forgotten when dir is not there (a mount not up yet).
+ */
+static int
+follow_prune_dir(struct follower *fw, const char *dir)
+{
+	struct store_source	*v;
+	struct hmap		*set = NULL;
+	struct stat		 st;
+	size_t			 n, i, gone = 0;
+	char			*cause = NULL;
+	uint64_t		 key[2];
+
+	if (store_sources_at(fw->st, dir, 1, &v, &n, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		if (lstat(v[i].path, &st) == 0 &&
+		    (uint64_t)st.st_dev == v[i].device &&
+		    (uint64_t)st.st_ino == v[i].inode)
+			continue;	/* where it was */
+		if (set == NULL) {
+			set = hmap_new(sizeof(key), 0);
+			inodes_under(dir, set, 0);
+		}
+		key[0] = v[i].device;
+		key[1] = v[i].inode;
+		if (hmap_get(set, key) != NULL)
+			continue;	/* renamed within dir */
+		store_source(fw->st, &v[i], 1);
+		fw->dirty = 1;
+		gone++;
+	}
+	if (gone > 0)
+		log_info("%s: forgetting %zu file%s deleted while stopped",
+		    dir, gone, gone == 1 ? "" : "s");
+	hmap_free(set);
+	store_sources_free(v, n);
+	return (0);
+}
+
 /*
  * A followed file rotated while we were down: its row names the path it
  * was followed at.  Find it beside the path and drain it; forget rows of
- * files that are gone.
+ * files that are gone.  For a directory, forget the rows of files deleted
+ * from it.
  */
 static int
 follow_recover(struct follower *fw, const char *path)
@@ -970,7 +1048,9 @@ follow_recover(struct follower *fw, const char *path)
 	char			*cause = NULL;
 	int			 here;
 
-	if (store_sources_at(fw->st, path, &v, &n, &cause) == -1) {
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return (follow_prune_dir(fw, path));
+	if (store_sources_at(fw->st, path, 0, &v, &n, &cause) == -1) {
 		log_warnx("%s", cause);
 		free(cause);
 		return (-1);

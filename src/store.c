@@ -95,6 +95,7 @@ enum store_stmt_id {
 	S_SRC_DELETE,
 	S_SRC_GET,
 	S_SRC_AT,
+	S_SRC_UNDER,
 	S_FINDING_INSERT,
 	S_FINDINGS,
 	S_RP_COUNT,
@@ -325,6 +326,11 @@ static const char *const store_sql[S_COUNT] = {
 	    "SELECT path, device, inode, fingerprint, fingerprint_len, offset, "
 	    "in_array, line, text FROM sources WHERE path = ?1 "
 	    "ORDER BY updated DESC",
+	/* ?1 "dir/", ?2 "dir0": every path that starts with ?1, by index */
+	[S_SRC_UNDER] =
+	    "SELECT path, device, inode, fingerprint, fingerprint_len, offset, "
+	    "in_array, line, text FROM sources WHERE path >= ?1 AND "
+	    "path < ?2 ORDER BY path",
 	[S_FINDING_INSERT] =
 	    "INSERT INTO findings (found, project, location, service, "
 	    "revision, pattern, kind, class, level, count, sample, insert_id, "
@@ -2435,17 +2441,28 @@ store_source_get(struct store *st, uint64_t device, uint64_t inode,
 }
 
 int
-store_sources_at(struct store *st, const char *path,
+store_sources_at(struct store *st, const char *path, int under,
     struct store_source **out, size_t *n, char **cause)
 {
 	struct store_source	*v = NULL;
 	sqlite3_stmt		*s;
 	size_t			 count = 0, size = 0;
+	char			*lo = NULL, *hi = NULL;
 	int			 rc;
 
-	if ((s = store_stmt(st, S_SRC_AT, cause)) == NULL)
+	if ((s = store_stmt(st, under ? S_SRC_UNDER : S_SRC_AT,
+	    cause)) == NULL)
 		return (-1);
-	bind_text(s, 1, path);
+	if (under) {
+		/* "dir/" up to "dir0": '0' follows '/' in every collation */
+		xasprintf(&lo, "%s/", path);
+		xasprintf(&hi, "%s0", path);
+		bind_text(s, 1, lo);
+		bind_text(s, 2, hi);
+		free(lo);
+		free(hi);
+	} else
+		bind_text(s, 1, path);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		store_grow((void **)&v, &size, count, sizeof(*v));
 		source_row(s, &v[count++]);

@@ -143,8 +143,11 @@ void		 store_source(struct store *, const struct store_source *s,
 int		 store_source_get(struct store *, uint64_t device,
 		    uint64_t inode, struct store_source *out, char **cause);
 
-/* The rows of path, latest first.  Free with store_sources_free(). */
-int		 store_sources_at(struct store *, const char *path,
+/*
+ * The rows of path, latest first; or, with under, the rows of every file
+ * under the directory path, by path.  Free with store_sources_free().
+ */
+int		 store_sources_at(struct store *, const char *path, int under,
 		    struct store_source **out, size_t *n, char **cause);
 void		 store_sources_free(struct store_source *, size_t n);
 

@@ -491,4 +491,32 @@ stop $pid
 is "$(db_value f/f.db 'SELECT sum(duplicates) FROM ingest_runs')" 0 \
     "(f) the entries read again were counted once"
 
+# ---- (g) files deleted from a followed folder while the daemon is down ----
+mkdir -p g/dir/sub
+gen ga 10 shop-00009-iii 0 > g/dir/a.json
+gen gb 10 shop-00009-iii 20 > g/dir/sub/b.json
+gen gc 10 shop-00009-iii 40 > g/dir/c.json
+"$LOGAUDIT" follow --db g/f.db --poll 200ms --flush 200ms g/dir 2> g/f.log &
+pid=$!
+wait_total g/f.db 30
+stop $pid
+is "$(db_value g/f.db 'SELECT count(*) FROM sources')" 3 \
+    "(g) three files, three positions"
+rm g/dir/a.json
+mv g/dir/c.json g/dir/sub/c2.json
+"$LOGAUDIT" -v follow --db g/f.db --poll 200ms --flush 200ms g/dir \
+    2> g/f2.log &
+pid=$!
+until_ok 10 grep -q "following 1 path" g/f2.log
+sleep 1
+stop $pid
+is "$(db_value g/f.db 'SELECT count(*) FROM sources')" 2 \
+    "(g) the deleted file's position is forgotten at the restart" ||
+    diag_file g/f2.log
+grep -q "g/dir: forgetting 1 file deleted while stopped" g/f2.log
+ok $? "(g) ... and said so"
+is "$(rev_total g/f.db)/$(db_value g/f.db 'SELECT sum(duplicates) FROM
+    ingest_runs')" "30/0" \
+    "(g) the file renamed meanwhile keeps its position: nothing read twice"
+
 done_testing

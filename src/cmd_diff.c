@@ -889,8 +889,12 @@ cmd_diff(int argc, char **argv)
 			return (EXIT_OK);
 		}
 		if (ch == 'd' || ch == 'W' || ch == 'c') {
-			*(ch == 'd' ? &db : ch == 'W' ? &webhooks : &ca_file) =
-			    optarg;
+			if (ch == 'd')
+				db = optarg;
+			else if (ch == 'W')
+				webhooks = optarg;
+			else
+				ca_file = optarg;
 			continue;
 		}
 		if (diff_parse(&o, ch, optarg) == -1) {

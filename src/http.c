@@ -8,7 +8,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <curl/curl.h>
 #include <yajl/yajl_tree.h>
@@ -170,12 +169,6 @@ http_response_clear(struct http_response *res)
 }
 
 char *
-http_redact(const char *s, const char *secret)
-{
-	return (redact_with(s, secret));
-}
-
-char *
 http_api_error_message(const char *body, const char *secret)
 {
 	static const char	*path[] = { "error", "message", NULL };
@@ -186,7 +179,7 @@ http_api_error_message(const char *body, const char *secret)
 		return (NULL);
 	if ((v = yajl_tree_get(root, path, yajl_t_string)) != NULL &&
 	    YAJL_GET_STRING(v) != NULL)
-		msg = http_redact(YAJL_GET_STRING(v), secret);
+		msg = redact_with(YAJL_GET_STRING(v), secret);
 	yajl_tree_free(root);
 	return (msg);
 }

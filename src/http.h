@@ -6,7 +6,7 @@
  * the chunks libcurl reads, so memory stays bounded whatever its size.
  * A non-2xx body is kept, capped, for its error message.  Nothing here
  * logs a header: callers pass secrets in headers and redact what they
- * print with http_redact().
+ * print with redact_with() (redact.h).
  */
 #ifndef HTTP_H
 #define HTTP_H
@@ -59,13 +59,6 @@ void	 http_init(void);
 int	 http_request(const struct http_request *req,
 	    struct http_response *res, char **cause);
 void	 http_response_clear(struct http_response *);
-
-/*
- * A copy of s (caller frees) fit to print: redact_with() (redact.h), so
- * whatever the redactor knows and every occurrence of secret (may be NULL
- * or "") become "[REDACTED]".
- */
-char	*http_redact(const char *s, const char *secret);
 
 /*
  * The "message" of a Google API error body {"error": {"message": ...}},

@@ -26,6 +26,7 @@
 #include "entry.h"
 #include "http.h"
 #include "log.h"
+#include "redact.h"
 #include "source_api.h"
 #include "store.h"
 #include "util.h"
@@ -572,7 +573,7 @@ api_attempt(struct api_source *src, const char *body, int *refreshed,
 			free(cause);
 			goto out;
 		}
-		*why = http_redact(cause, src->auth.token);
+		*why = redact_with(cause, src->auth.token);
 		free(cause);
 		o = API_RETRY;
 		goto out;

@@ -1,20 +1,21 @@
 /*
- * Unit tests for what src/http.c does without a network: redacting
- * bearer tokens and a known secret, and reading a Google API error
- * message (redacted too).  Requests are exercised by t_pull.sh against a
+ * Unit tests for what src/http.c does without a network: reading a Google
+ * API error message, redacted; and redact_with(), which its callers use
+ * for a token they hold.  Requests are exercised by t_pull.sh against a
  * real server.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
+#include "redact.h"
 #include "tap.h"
 
 static void
 redacted(const char *s, const char *secret, const char *want,
     const char *name)
 {
-	char	*got = http_redact(s, secret);
+	char	*got = redact_with(s, secret);
 
 	is_str(got, want, name);
 	free(got);

@@ -101,13 +101,16 @@ const struct store_revision *cmd_predecessor(const struct store_revision *v,
 	    size_t first, const struct store_revision *r);
 
 /*
- * Can pattern be compared between r and r0 (r0 may be NULL)?  Templates
- * always; a catalogue pattern when every catalogue that counted either
- * revision held it.  Returns 1, 0, or -1 with *cause.
+ * Can pattern, count times in r and previous_count in r0 (r0 may be NULL),
+ * be compared between them?  A catalogue pattern when every catalogue that
+ * counted either revision held it.  A template when both sides were counted
+ * with templates on and no catalogue pattern that counted entries on the
+ * side where it is seen is missing from the other side's catalogue.
+ * Returns 1, 0, or -1 with *cause.
  */
 int	cmd_comparable(struct store *st, const struct store_revision *r,
 	    const struct store_revision *r0, const char *pattern,
-	    char **cause);
+	    uint64_t count, uint64_t previous_count, char **cause);
 
 /*
  * The class of pattern in revision r over the revisions' whole lives,

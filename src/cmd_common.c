@@ -226,14 +226,49 @@ cmd_predecessor(const struct store_revision *v, size_t first,
 	return (r0);
 }
 
+/*
+ * A template stands for the problems no catalogue pattern caught, so what it
+ * counts depends on the catalogues of both sides: a pattern that counted
+ * entries on one side and is missing from the other side's catalogue turns
+ * them into templates there, and a side counted with templates off has
+ * none.  Either would make a template look new or gone for what is only a
+ * change of counting.
+ */
+static int
+template_comparable(struct store *st, const struct store_revision *r,
+    const struct store_revision *r0, uint64_t count, uint64_t previous_count,
+    char **cause)
+{
+	uint64_t	n;
+	int		drift;
+
+	if (store_untemplated(st, r->id, &n, cause) == -1)
+		return (-1);
+	if (n > 0 || r0 == NULL)
+		return (n == 0);
+	if (store_untemplated(st, r0->id, &n, cause) == -1)
+		return (-1);
+	if (n > 0)
+		return (0);
+	if (count > 0 &&
+	    (drift = store_catalogue_drift(st, r0->id, r->id, cause)) != 0)
+		return (drift == 1 ? 0 : -1);
+	if (previous_count > 0 &&
+	    (drift = store_catalogue_drift(st, r->id, r0->id, cause)) != 0)
+		return (drift == 1 ? 0 : -1);
+	return (1);
+}
+
 int
 cmd_comparable(struct store *st, const struct store_revision *r,
-    const struct store_revision *r0, const char *pattern, char **cause)
+    const struct store_revision *r0, const char *pattern, uint64_t count,
+    uint64_t previous_count, char **cause)
 {
 	int	knew;
 
 	if (strncmp(pattern, "tpl-", 4) == 0)
-		return (1);
+		return (template_comparable(st, r, r0, count, previous_count,
+		    cause));
 	/* a catalogue that lacked the pattern: that side unknown */
 	if ((knew = store_catalogue_knew(st, r->id, pattern, cause)) != 1)
 		return (knew);
@@ -270,7 +305,8 @@ cmd_classify(struct store *st, const struct store_revision *v, size_t first,
 			return (-1);
 		cp.seen_before = n > 0;
 	}
-	if ((comparable = cmd_comparable(st, r, r0, pattern, cause)) == -1)
+	if ((comparable = cmd_comparable(st, r, r0, pattern, cp.count,
+	    cp.previous_count, cause)) == -1)
 		return (-1);
 	cp.comparable = comparable;
 	/* new and returning need no rates: exposure does not matter */

@@ -5,11 +5,13 @@
  * The classes come from compare.c; this file gathers the numbers and
  * renders them.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alert.h"
 #include "catalogue.h"
@@ -43,6 +45,7 @@ struct diff_opts {
 	unsigned		 fail_on;	/* 1 << enum cmp_class */
 	uint64_t		 min_count;
 	int			 min_level;	/* 0 info .. 3 critical */
+	int			 color;		/* text: colour the classes */
 	struct cmp_params	 params;
 	struct alert_targets	*targets;	/* NULL: no alerts */
 	int64_t			 alert_wait_ns;	/* retries within the run */
@@ -71,7 +74,8 @@ struct comparison {
 	uint64_t			 exposure0[LOG_KIND_COUNT];
 	struct diff_row			*rows;
 	size_t				 nrows;
-	const char			*catalogue;	/* of R, or NULL */
+	char				*catalogue;	/* of R, or NULL */
+	char				*catalogue0;	/* of R0, or NULL */
 };
 
 static void
@@ -84,7 +88,9 @@ diff_usage(FILE *f)
 	    "                     [--format text|json|markdown]\n"
 	    "                     [--fail-on new|returning|regressed|any|none]\n"
 	    "                     [--min-count N] [--min-level LEVEL]\n"
-	    "                     [--alpha A] [--webhooks FILE] [--ca-file F]\n"
+	    "                     [--alpha A] [--min-change-count N]\n"
+	    "                     [--color auto|always|never]\n"
+	    "                     [--webhooks FILE] [--ca-file F]\n"
 	    "                     [--alert-wait D]\n"
 	    "\n"
 	    "Compare a revision with its predecessor: which patterns and\n"
@@ -106,6 +112,12 @@ diff_usage(FILE *f)
 	    "  --min-level L    info, warning (default), error or critical:\n"
 	    "                   lower levels are reported but never fail\n"
 	    "  --alpha A        significance before Holm's correction (0.001)\n"
+	    "  --min-change-count N  occurrences on the larger side before a\n"
+	    "                   rate is tested for regressed or improved\n"
+	    "                   (default 5)\n"
+	    "  --color WHEN     colour the classes in text output: auto (on a\n"
+	    "                   terminal, unless $NO_COLOR is set), always,\n"
+	    "                   never\n"
 	    "  --webhooks FILE  alert targets, one \"name url [slack|json]\" a\n"
 	    "                   line (default: $LOGAUDIT_WEBHOOKS, same lines,\n"
 	    "                   ';' between them): each flagged new or\n"
@@ -271,7 +283,7 @@ compare_one(struct store *st, const struct diff_opts *o,
 		row = &cmp->rows[i];
 		row->c.seen_before = name_in(seen, nseen, row->id);
 		if ((knew = cmd_comparable(st, cmp->r, cmp->r0, row->id,
-		    &cause)) == -1)
+		    row->c.count, row->c.previous_count, &cause)) == -1)
 			goto out;
 		row->c.comparable = knew;
 	}
@@ -326,6 +338,8 @@ comparison_clear(struct comparison *cmp)
 		free(cmp->rows[i].ack_note);
 	}
 	free(cmp->rows);
+	free(cmp->catalogue);
+	free(cmp->catalogue0);
 	memset(cmp, 0, sizeof(*cmp));
 }
 
@@ -362,15 +376,76 @@ fmt_rate(char *buf, size_t size, double rate)
 		snprintf(buf, size, "%.3g", rate);
 }
 
+/*
+ * The one-line verdict of the text and Markdown reports: what fails the
+ * run, else whether anything is new, and in either case what returned or
+ * got worse, so "no new error patterns" never hides a regression.
+ */
 static void
-render_text(const struct comparison *cmp, FILE *f)
+verdict(const struct comparison *cmp, FILE *f)
+{
+	static const enum cmp_class	 worse[] = { CLASS_NEW,
+	    CLASS_RETURNING, CLASS_REGRESSED };
+	size_t				 n[CLASS_COUNT], flagged = 0, i, k;
+	const char			*sep = " (";
+
+	memset(n, 0, sizeof(n));
+	for (i = 0; i < cmp->nrows; i++) {
+		n[cmp->rows[i].c.class]++;
+		flagged += cmp->rows[i].flagged;
+	}
+	if (flagged > 0)
+		fprintf(f, "%zu finding%s need%s attention", flagged,
+		    flagged == 1 ? "" : "s", flagged == 1 ? "s" : "");
+	else if (n[CLASS_NEW] > 0)
+		fprintf(f, "%zu new pattern%s, none failing (below the "
+		    "failing level or count, acknowledged, or --fail-on "
+		    "excludes new)", n[CLASS_NEW], n[CLASS_NEW] == 1 ? "" :
+		    "s");
+	else
+		fprintf(f, "no new error patterns introduced by %s",
+		    cmp->r->revision);
+	for (k = 0; k < sizeof(worse) / sizeof(worse[0]); k++) {
+		if (n[worse[k]] == 0 || (flagged == 0 && worse[k] ==
+		    CLASS_NEW))
+			continue;
+		fprintf(f, "%s%zu %s", sep, n[worse[k]],
+		    cmp_class_name(worse[k]));
+		sep = ", ";
+	}
+	fprintf(f, "%s.\n", sep[0] == ',' ? ")" : "");
+}
+
+/* ANSI colours of the classes in text output; none for unchanged. */
+static const char *
+class_color(enum cmp_class c)
+{
+	switch (c) {
+	case CLASS_NEW:
+		return ("\033[1;31m");
+	case CLASS_RETURNING:
+	case CLASS_REGRESSED:
+		return ("\033[31m");
+	case CLASS_GONE:
+	case CLASS_IMPROVED:
+		return ("\033[32m");
+	case CLASS_NOT_COMPARABLE:
+		return ("\033[2m");
+	default:
+		return ("");
+	}
+}
+
+static void
+render_text(const struct comparison *cmp, int color, FILE *f)
 {
 	static const char	*head[] = { "CLASS", "PATTERN", "COUNT", "PREV",
 	    "RATE/1k", "PREV/1k", "P", "SAMPLE" };
 	const struct diff_row	*row;
 	struct table		*t;
 	const char		*cells[8];
-	char			 c[6][32], sample[96], a[40], b[40];
+	char			 c[6][48], sample[96], a[40], b[40];
+	const char		*on, *off;
 	size_t			 i;
 
 	fprintf(f, "%s (project %s, location %s): %s", cmp->r->service,
@@ -398,9 +473,11 @@ render_text(const struct comparison *cmp, FILE *f)
 		row = &cmp->rows[i];
 		if (row->c.class == CLASS_UNCHANGED)
 			continue;
-		snprintf(c[0], sizeof(c[0]), "%s%s%s",
+		on = color ? class_color(row->c.class) : "";
+		off = *on != '\0' ? "\033[0m" : "";
+		snprintf(c[0], sizeof(c[0]), "%s%s%s%s%s", on,
 		    cmp_class_name(row->c.class), row->acked ? " (ack)" : "",
-		    row->flagged ? " *" : "");
+		    row->flagged ? " *" : "", off);
 		snprintf(c[1], sizeof(c[1]), "%llu",
 		    (unsigned long long)row->c.count);
 		snprintf(c[2], sizeof(c[2]), "%llu",
@@ -423,6 +500,8 @@ render_text(const struct comparison *cmp, FILE *f)
 	}
 	table_print(t, f);
 	table_free(t);
+	fprintf(f, "verdict: ");
+	verdict(cmp, f);
 }
 
 static void
@@ -516,6 +595,17 @@ md_cell(FILE *f, const char *s, size_t max)
 		fputs("...", f);
 }
 
+/* "commit C, build B", or "" when the entries carried neither. */
+static const char *
+deployed_from(const struct store_revision *r, char *buf, size_t len)
+{
+	if (r->commit_sha == NULL && r->build_id == NULL)
+		return ("");
+	snprintf(buf, len, "; commit %s, build %s", r->commit_sha != NULL ?
+	    r->commit_sha : "-", r->build_id != NULL ? r->build_id : "-");
+	return (buf);
+}
+
 static void
 render_markdown(const struct comparison *cmp, FILE *f)
 {
@@ -525,74 +615,81 @@ render_markdown(const struct comparison *cmp, FILE *f)
 	static const char *titles[] = { "New", "Returning", "Regressed",
 	    "Gone", "Improved", "Not comparable" };
 	const struct diff_row	*row;
-	size_t			 i, k, shown, flagged = 0, nnew = 0;
-	char			 a[40], b[40], rate[32], prev[32];
+	size_t			 i, k, shown;
+	int			 tested;
+	char			 a[40], b[40], rate[32], prev[32], dep[256];
 
 	fprintf(f, "## Deployment check: %s %s\n\n", cmp->r->service,
 	    cmp->r->revision);
 	fprintf(f, "| | |\n|---|---|\n");
 	fprintf(f, "| Service | %s (project %s, location %s) |\n",
 	    cmp->r->service, cmp->r->project, cmp->r->location);
-	fprintf(f, "| Revision | %s, %s .. %s |\n", cmp->r->revision,
+	fprintf(f, "| Revision | %s, %s .. %s%s |\n", cmp->r->revision,
 	    time_format(cmp->from != INT64_MIN ? cmp->from : cmp->r->first_ns,
 	    a, sizeof(a)), time_format(cmp->to != INT64_MAX ? cmp->to :
-	    cmp->r->last_ns, b, sizeof(b)));
-	if (cmp->r->commit_sha != NULL || cmp->r->build_id != NULL)
-		fprintf(f, "| Deployed from | commit %s, build %s |\n",
-		    cmp->r->commit_sha != NULL ? cmp->r->commit_sha : "-",
-		    cmp->r->build_id != NULL ? cmp->r->build_id : "-");
+	    cmp->r->last_ns, b, sizeof(b)), deployed_from(cmp->r, dep,
+	    sizeof(dep)));
 	if (cmp->r0 == NULL) {
 		fprintf(f, "\n**Verdict:** no earlier revision of %s: nothing "
 		    "to compare.\n", cmp->r->service);
 		return;
 	}
-	fprintf(f, "| Compared with | %s, %s .. %s |\n", cmp->r0->revision,
+	fprintf(f, "| Compared with | %s, %s .. %s%s |\n", cmp->r0->revision,
 	    time_format(cmp->from0 != INT64_MIN ? cmp->from0 :
 	    cmp->r0->first_ns, a, sizeof(a)), time_format(cmp->to0 !=
-	    INT64_MAX ? cmp->to0 : cmp->r0->last_ns, b, sizeof(b)));
+	    INT64_MAX ? cmp->to0 : cmp->r0->last_ns, b, sizeof(b)),
+	    deployed_from(cmp->r0, dep, sizeof(dep)));
 	fprintf(f, "| Exposure compared | %llu entries (%llu requests) "
 	    "against %llu (%llu) |\n",
 	    (unsigned long long)exposure_total(cmp->exposure),
 	    (unsigned long long)cmp->exposure[LOG_REQUESTS],
 	    (unsigned long long)exposure_total(cmp->exposure0),
 	    (unsigned long long)cmp->exposure0[LOG_REQUESTS]);
-	if (cmp->catalogue != NULL)
-		fprintf(f, "| Catalogue | %s |\n", cmp->catalogue);
+	if (cmp->catalogue != NULL || cmp->catalogue0 != NULL) {
+		if (cmp->catalogue != NULL && cmp->catalogue0 != NULL &&
+		    strcmp(cmp->catalogue, cmp->catalogue0) == 0)
+			fprintf(f, "| Catalogue | %s |\n", cmp->catalogue);
+		else
+			fprintf(f, "| Catalogue | %s (%s), %s (%s) |\n",
+			    cmp->catalogue != NULL ? cmp->catalogue : "-",
+			    cmp->r->revision, cmp->catalogue0 != NULL ?
+			    cmp->catalogue0 : "-", cmp->r0->revision);
+	}
 	for (k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+		/* a p-value where a rate was tested: gone says how likely
+		 * none was at R0's rate, so gone on little traffic shows */
+		tested = order[k] == CLASS_REGRESSED || order[k] ==
+		    CLASS_GONE || order[k] == CLASS_IMPROVED;
 		for (i = shown = 0; i < cmp->nrows; i++) {
 			row = &cmp->rows[i];
 			if (row->c.class != order[k])
 				continue;
 			if (shown++ == 0)
 				fprintf(f, "\n### %s\n\n| Pattern | Count | "
-				    "Previous | Rate/1k | Previous/1k | "
+				    "Previous | Rate/1k | Previous/1k |%s "
 				    "First seen | Sample |\n|---|---:|---:|"
-				    "---:|---:|---|---|\n", titles[k]);
+				    "---:|---:|%s---|---|\n", titles[k],
+				    tested ? " p |" : "", tested ? "---:|" :
+				    "");
 			fmt_rate(rate, sizeof(rate), row->c.rate);
 			fmt_rate(prev, sizeof(prev), row->c.previous_rate);
-			fprintf(f, "| `%s`%s | %llu | %llu | %s | %s | %s | ",
+			fprintf(f, "| `%s`%s | %llu | %llu | %s | %s |",
 			    row->id, row->acked ? " (acknowledged)" : "",
 			    (unsigned long long)row->c.count,
 			    (unsigned long long)row->c.previous_count, rate,
-			    prev, time_format(row->first_ns, a, sizeof(a)));
+			    prev);
+			if (tested && row->c.p_value >= 0)
+				fprintf(f, " %.2g |", row->c.p_value);
+			else if (tested)
+				fprintf(f, " - |");
+			fprintf(f, " %s | ", time_format(row->first_ns, a,
+			    sizeof(a)));
 			md_cell(f, row->sample, 100);
 			fprintf(f, " |\n");
-			flagged += row->flagged;
-			nnew += row->c.class == CLASS_NEW;
 		}
 	}
 	fprintf(f, "\n**Verdict:** ");
-	if (flagged > 0)
-		fprintf(f, "%zu finding%s need%s attention (%zu new).\n",
-		    flagged, flagged == 1 ? "" : "s", flagged == 1 ? "s" : "",
-		    nnew);
-	else if (nnew > 0)
-		fprintf(f, "%zu new pattern%s, none failing (below the failing "
-		    "level or count, acknowledged, or --fail-on excludes "
-		    "new).\n", nnew, nnew == 1 ? "" : "s");
-	else
-		fprintf(f, "no new error patterns introduced by %s.\n",
-		    cmp->r->revision);
+	verdict(cmp, f);
 }
 
 static const struct store_revision *
@@ -663,6 +760,7 @@ diff_service(struct store *st, struct diff_opts *o,
 {
 	struct comparison		 cmp;
 	const struct store_revision	*r = NULL, *r0 = NULL;
+	char				*cause = NULL;
 	size_t				 i, nearlier;
 
 	memset(&cmp, 0, sizeof(cmp));
@@ -694,6 +792,15 @@ diff_service(struct store *st, struct diff_opts *o,
 	}
 	for (i = 0; i < cmp.nrows; i++)
 		*flagged += cmp.rows[i].flagged;
+	if (o->format == DIFF_MARKDOWN && (store_revision_catalogues(st,
+	    r->id, &cmp.catalogue, &cause) == -1 || (r0 != NULL &&
+	    store_revision_catalogues(st, r0->id, &cmp.catalogue0,
+	    &cause) == -1))) {
+		log_warnx("%s", cause);
+		free(cause);
+		comparison_clear(&cmp);
+		return (-1);
+	}
 	if (o->targets != NULL && diff_alerts(st, o, &cmp) == -1) {
 		comparison_clear(&cmp);
 		return (-1);
@@ -707,12 +814,38 @@ diff_service(struct store *st, struct diff_opts *o,
 		fputc('\n', stdout);
 		break;
 	default:
-		render_text(&cmp, stdout);
+		render_text(&cmp, o->color, stdout);
 		fputc('\n', stdout);
 		break;
 	}
 	comparison_clear(&cmp);
 	return (1);
+}
+
+/* A count of 1 or more, all digits. */
+static int
+count_parse(const char *arg, uint64_t *n)
+{
+	char			*end;
+	unsigned long long	 v;
+
+	if (*arg < '0' || *arg > '9')
+		return (-1);
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno != 0 || *end != '\0' || v == 0)
+		return (-1);
+	*n = v;
+	return (0);
+}
+
+/* Colour by default only on a terminal, and never under $NO_COLOR. */
+static int
+color_auto(void)
+{
+	const char	*nc = getenv("NO_COLOR");
+
+	return (isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0'));
 }
 
 static int
@@ -784,9 +917,26 @@ diff_parse(struct diff_opts *o, int ch, const char *arg)
 		}
 		break;
 	case 'n':
-		o->min_count = strtoull(arg, NULL, 10);
-		if (o->min_count == 0)
-			o->min_count = 1;
+	case 'C':
+		if (count_parse(arg, ch == 'n' ? &o->min_count :
+		    &o->params.min_count) == -1) {
+			log_warnx("--%s: a count of 1 or more, not \"%s\"",
+			    ch == 'n' ? "min-count" : "min-change-count", arg);
+			return (-1);
+		}
+		break;
+	case 'o':
+		if (strcmp(arg, "always") == 0)
+			o->color = 1;
+		else if (strcmp(arg, "never") == 0)
+			o->color = 0;
+		else if (strcmp(arg, "auto") == 0)
+			o->color = color_auto();
+		else {
+			log_warnx("--color: auto, always or never, not \"%s\"",
+			    arg);
+			return (-1);
+		}
 		break;
 	case 'l':
 		if ((o->min_level = pattern_level_parse(arg)) == -1) {
@@ -859,6 +1009,8 @@ cmd_diff(int argc, char **argv)
 		{ "min-count", required_argument, NULL, 'n' },
 		{ "min-level", required_argument, NULL, 'l' },
 		{ "alpha", required_argument, NULL, 'A' },
+		{ "min-change-count", required_argument, NULL, 'C' },
+		{ "color", required_argument, NULL, 'o' },
 		{ "webhooks", required_argument, NULL, 'W' },
 		{ "ca-file", required_argument, NULL, 'c' },
 		{ "alert-wait", required_argument, NULL, 'X' },
@@ -880,6 +1032,7 @@ cmd_diff(int argc, char **argv)
 	o.fail_on = 1u << CLASS_NEW;
 	o.min_count = 1;
 	o.min_level = 1;
+	o.color = color_auto();
 	o.params.alpha = CMP_ALPHA_DEFAULT;
 	o.alert_wait_ns = DIFF_ALERT_WAIT_DEFAULT;
 	o.params.min_count = CMP_MIN_COUNT_DEFAULT;

@@ -28,6 +28,7 @@ struct ingest {
 	struct counter		*counter;
 	struct store		*st;
 	struct store_progress	 prog;		/* of the current input */
+	struct store_progress	 done;		/* ... as last committed */
 	int64_t			 last_commit_ns;
 	int			 failed;	/* a database error happened */
 	struct pipeline		*pl;		/* NULL: one thread */
@@ -95,6 +96,7 @@ ingest_commit(struct ingest *in)
 		in->failed = 1;
 		return (-1);
 	}
+	in->done = in->prog;
 	log_debug("committed %zu entries in %lld ms", n,
 	    (long long)((clock_ns() - t0) / 1000000));
 	return (0);
@@ -150,6 +152,7 @@ ingest_input(struct ingest *in, const char *path,
 	const char		*status;
 
 	memset(&in->prog, 0, sizeof(in->prog));
+	memset(&in->done, 0, sizeof(in->done));
 	if (store_run_begin(in->st, name, &cause) == -1) {
 		log_warnx("%s", cause);
 		free(cause);
@@ -175,11 +178,29 @@ ingest_input(struct ingest *in, const char *path,
 		log_warnx("%s", cause);
 		free(cause);
 		in->failed = 1;
+	} else if (in->failed) {
+		/*
+		 * The batch that failed was rolled back: what the run
+		 * counted is what it committed before.  Say so in its
+		 * record too, if the database still takes a small write.
+		 */
+		in->prog = in->done;
+		if (store_run_end(in->st, &in->done, "error",
+		    "a commit failed; counted up to offset as recorded",
+		    &cause) == -1) {
+			log_warnx("%s", cause);
+			free(cause);
+		}
 	}
 	log_info("%s: %llu bytes, framing %s, catalogue %s", name,
 	    (unsigned long long)in->prog.bytes, entry_framing_name(framing),
 	    catalogue_version(counter_catalogue(in->counter)));
-	if (!quiet && rv != -1)
+	if (in->failed)
+		log_warnx("%s: stopped by the database error: %llu entries "
+		    "counted, up to byte %llu; ingesting it again counts the "
+		    "rest once", name, (unsigned long long)in->done.counted,
+		    (unsigned long long)in->done.offset);
+	else if (!quiet && rv != -1)
 		log_warnx("%s: %llu entries, %llu counted, %llu duplicates, "
 		    "%llu too old, %llu bad, %llu lines skipped (%s)", name,
 		    (unsigned long long)in->prog.entries,

@@ -17,6 +17,8 @@
 #include "util.h"
 #include "xmalloc.h"
 
+#define SAMPLE_SHOWN	60	/* bytes of a sample in the table */
+
 static void
 templates_usage(FILE *f)
 {
@@ -26,7 +28,8 @@ templates_usage(FILE *f)
 	    "       logaudit templates [--db PATH] promote ID\n"
 	    "\n"
 	    "List the templates ingest made of errors no catalogue pattern\n"
-	    "knows: id, count, the revision that first showed it, a sample.\n"
+	    "knows: id, count, the revision that first showed it, its text\n"
+	    "and a sample message (its first line, cut to 60 bytes).\n"
 	    "promote prints a catalogue pattern made from a template (its text\n"
 	    "as a regex, its samples as examples) for a person to review.\n"
 	    "\n"
@@ -91,14 +94,39 @@ templates_json(const struct store_template_row *rows, size_t n)
 	yajl_gen_free(g);
 }
 
+/*
+ * The first line of sample, at most SAMPLE_SHOWN bytes cut at a character
+ * boundary, "..." when there is more, control characters as blanks.
+ */
+static const char *
+sample_cell(const char *sample, char *buf, size_t size)
+{
+	size_t	len, i;
+
+	if (sample == NULL)
+		sample = "";
+	len = strcspn(sample, "\r\n");
+	if (len > SAMPLE_SHOWN) {
+		len = SAMPLE_SHOWN;
+		while (len > 0 && ((unsigned char)sample[len] & 0xc0) == 0x80)
+			len--;
+	}
+	snprintf(buf, size, "%.*s%s", (int)len, sample,
+	    sample[len] != '\0' ? "..." : "");
+	for (i = 0; buf[i] != '\0'; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = ' ';
+	return (buf);
+}
+
 static void
 templates_text(const struct store_template_row *rows, size_t n)
 {
 	static const char	*head[] = { "TEMPLATE", "COUNT", "FIRST REVISION",
-	    "FIRST SEEN", "TEXT" };
+	    "FIRST SEEN", "TEXT", "SAMPLE" };
 	struct table		*t;
-	const char		*cells[5];
-	char			 count[24], when[40], text[100];
+	const char		*cells[6];
+	char			 count[24], when[40], text[100], sample[96];
 	size_t			 i, end, k;
 	uint64_t		 total;
 
@@ -106,7 +134,7 @@ templates_text(const struct store_template_row *rows, size_t n)
 		printf("no templates\n");
 		return;
 	}
-	t = table_new(5);
+	t = table_new(6);
 	table_add(t, head);
 	for (i = 0; i < n; i = end) {
 		end = template_end(rows, n, i);
@@ -123,6 +151,8 @@ templates_text(const struct store_template_row *rows, size_t n)
 		    rows[i].service;
 		cells[3] = time_format(rows[i].first_ns, when, sizeof(when));
 		cells[4] = text;
+		/* the first revision's sample, as the JSON's "sample" */
+		cells[5] = sample_cell(rows[i].sample, sample, sizeof(sample));
 		table_add(t, cells);
 	}
 	table_print(t, stdout);

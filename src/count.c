@@ -108,6 +108,7 @@ counter_new(struct store *st, struct catalogue *cat, int templates,
 	c->tpl_min_severity = tpl_min_severity;
 	if (counter_record(st, cat, cause) == -1)
 		goto fail;
+	store_set_templates(st, templates);
 	if (templates && (c->fp = counter_templates(st, cause)) == NULL)
 		goto fail;
 	c->hits = xcalloc(catalogue_size(cat) + 1, sizeof(*c->hits));

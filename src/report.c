@@ -146,15 +146,26 @@ table_add(struct table *t, const char *const *cells)
 	t->nrows++;
 }
 
-/* Display width: count UTF-8 lead bytes, not bytes. */
+/*
+ * Display width: count UTF-8 lead bytes, not bytes, and nothing of an SGR
+ * colour sequence (ESC [ ... m), which takes no column.
+ */
 static size_t
 display_width(const char *s)
 {
 	size_t	w = 0;
 
-	for (; *s != '\0'; s++)
+	for (; *s != '\0'; s++) {
+		if (s[0] == '\033' && s[1] == '[') {
+			for (s += 2; *s != '\0' && *s != 'm'; s++)
+				;
+			if (*s == '\0')
+				break;
+			continue;
+		}
 		if (((unsigned char)*s & 0xc0) != 0x80)
 			w++;
+	}
 	return (w);
 }
 

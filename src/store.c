@@ -87,8 +87,12 @@ enum store_stmt_id {
 	S_WIN_EXPOSURE,
 	S_WIN_COUNTS,
 	S_CAT_LACKS,
+	S_UNTEMPLATED,
+	S_CAT_DRIFT,
+	S_REV_CATALOGUES,
 	S_ACK_UPSERT,
 	S_ACK_GET,
+	S_ACK_KNOWN,
 	S_TREND_TIME,
 	S_TREND_REV,
 	S_SRC_UPSERT,
@@ -178,10 +182,11 @@ static const char *const store_sql[S_COUNT] = {
 	    "last_ts = max(last_ts, excluded.last_ts), "
 	    "log_kinds = log_kinds | excluded.log_kinds",
 	[S_RC_UPSERT] =
-	    "INSERT INTO revision_catalogues (revision_id, version, entries) "
-	    "VALUES (?1, ?2, ?3) "
+	    "INSERT INTO revision_catalogues (revision_id, version, entries, "
+	    "untemplated) VALUES (?1, ?2, ?3, ?4) "
 	    "ON CONFLICT (revision_id, version) DO UPDATE SET "
-	    "entries = entries + excluded.entries",
+	    "entries = entries + excluded.entries, "
+	    "untemplated = untemplated + excluded.untemplated",
 	[S_DEDUP_SELECT] = "SELECT keys FROM dedup WHERE minute = ?1",
 	[S_DEDUP_INSERT] = "INSERT INTO dedup (minute, keys) VALUES (?1, ?2)",
 	[S_DEDUP_PRUNE] = "DELETE FROM dedup WHERE minute < ?1",
@@ -269,6 +274,20 @@ static const char *const store_sql[S_COUNT] = {
 	    "rc.revision_id = ?1 AND NOT EXISTS (SELECT 1 FROM "
 	    "catalogue_patterns cp WHERE cp.version = rc.version AND "
 	    "cp.pattern = ?2)",
+	[S_UNTEMPLATED] =
+	    "SELECT coalesce(sum(untemplated), 0) FROM revision_catalogues "
+	    "WHERE revision_id = ?1",
+	/* a catalogue pattern counted in ?1 that a version counting ?2 lacked */
+	[S_CAT_DRIFT] =
+	    "SELECT EXISTS (SELECT 1 FROM revision_patterns rp "
+	    "JOIN revision_catalogues rc ON rc.revision_id = ?2 "
+	    "WHERE rp.revision_id = ?1 AND rp.count > 0 AND "
+	    "substr(rp.pattern, 1, 4) <> 'tpl-' AND NOT EXISTS (SELECT 1 FROM "
+	    "catalogue_patterns cp WHERE cp.version = rc.version AND "
+	    "cp.pattern = rp.pattern))",
+	[S_REV_CATALOGUES] =
+	    "SELECT group_concat(version, ', ') FROM (SELECT version FROM "
+	    "revision_catalogues WHERE revision_id = ?1 ORDER BY version)",
 	[S_ACK_UPSERT] =
 	    "INSERT INTO acks (project, location, service, revision, pattern, "
 	    "note, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
@@ -307,6 +326,12 @@ static const char *const store_sql[S_COUNT] = {
 	    "SELECT note FROM acks WHERE project = ?1 AND location = ?2 AND "
 	    "service = ?3 AND (revision = ?4 OR revision = '') AND "
 	    "pattern = ?5 ORDER BY revision DESC LIMIT 1",
+	/* counted in the service (any revision), or in a recorded catalogue */
+	[S_ACK_KNOWN] =
+	    "SELECT EXISTS (SELECT 1 FROM revisions r JOIN revision_patterns rp "
+	    "ON rp.revision_id = r.id WHERE r.project = ?1 AND "
+	    "r.location = ?2 AND r.service = ?3 AND rp.pattern = ?4) OR "
+	    "EXISTS (SELECT 1 FROM catalogue_patterns WHERE pattern = ?4)",
 	[S_SRC_UPSERT] =
 	    "INSERT INTO sources (path, device, inode, fingerprint, "
 	    "fingerprint_len, offset, in_array, line, text, updated) "
@@ -472,6 +497,7 @@ struct store {
 	int64_t		 counting_epoch;	/* meta counting_epoch as this
 					   connection last knew it */
 	char		*catalogue;	/* version counting now, or NULL */
+	int		 untemplated;	/* counting with templates off */
 	int64_t		 run_id;	/* ingest_runs row, 0 when none */
 
 	/* minute -> struct hmap * of struct dedup_key: all its keys */
@@ -1895,6 +1921,7 @@ store_write_catalogues(struct store *st, char **cause)
 		sqlite3_bind_int64(s, 1, st->revs[i].id);
 		bind_text(s, 2, st->catalogue);
 		bind_u64(s, 3, st->revs[i].entries);
+		bind_u64(s, 4, st->untemplated ? st->revs[i].entries : 0);
 		if (store_finish(st, s, "writing revision catalogues",
 		    cause) == -1)
 			return (-1);
@@ -2286,6 +2313,76 @@ store_catalogue_knew(struct store *st, int64_t revision_id,
 }
 
 int
+store_revision_catalogues(struct store *st, int64_t revision_id, char **out,
+    char **cause)
+{
+	sqlite3_stmt	*s;
+	const char	*v;
+	int		 rc;
+
+	*out = NULL;
+	if ((s = store_stmt(st, S_REV_CATALOGUES, cause)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(s, 1, revision_id);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW &&
+	    (v = (const char *)sqlite3_column_text(s, 0)) != NULL)
+		*out = xstrdup(v);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		store_cause(st, cause, "reading catalogue versions");
+		return (-1);
+	}
+	return (0);
+}
+
+void
+store_set_templates(struct store *st, int on)
+{
+	st->untemplated = !on;
+}
+
+int
+store_untemplated(struct store *st, int64_t revision_id, uint64_t *n,
+    char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if ((s = store_stmt(st, S_UNTEMPLATED, cause)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(s, 1, revision_id);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*n = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		store_cause(st, cause, "reading catalogue versions");
+		return (-1);
+	}
+	return (0);
+}
+
+int
+store_catalogue_drift(struct store *st, int64_t from, int64_t to,
+    char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc, drift = 0;
+
+	if ((s = store_stmt(st, S_CAT_DRIFT, cause)) == NULL)
+		return (-1);
+	sqlite3_bind_int64(s, 1, from);
+	sqlite3_bind_int64(s, 2, to);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		drift = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		store_cause(st, cause, "reading catalogue versions");
+		return (-1);
+	}
+	return (drift != 0);
+}
+
+int
 store_ack(struct store *st, const char *project, const char *location,
     const char *service, const char *revision, const char *pattern,
     const char *note, char **cause)
@@ -2328,6 +2425,29 @@ store_acked(struct store *st, const char *project, const char *location,
 		return (-1);
 	}
 	return (rc == SQLITE_ROW);
+}
+
+int
+store_ack_known(struct store *st, const char *project, const char *location,
+    const char *service, const char *pattern, char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 rc, known = 0;
+
+	if ((s = store_stmt(st, S_ACK_KNOWN, cause)) == NULL)
+		return (-1);
+	bind_text(s, 1, project);
+	bind_text(s, 2, location);
+	bind_text(s, 3, service);
+	bind_text(s, 4, pattern);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		known = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		store_cause(st, cause, "reading patterns");
+		return (-1);
+	}
+	return (known != 0);
 }
 
 int

@@ -399,6 +399,28 @@ void		 store_window_free(struct store_window_pattern *, size_t n);
 int		 store_catalogue_knew(struct store *, int64_t revision_id,
 		    const char *pattern, char **cause);
 
+/*
+ * The catalogue versions that counted the revision, ", " between them, in
+ * *out (NULL when none was recorded); caller frees.
+ */
+int		 store_revision_catalogues(struct store *, int64_t revision_id,
+		    char **out, char **cause);
+/*
+ * Counting from now on makes templates (on) or not; the store records, per
+ * revision, how many entries were counted without (default on).
+ */
+void		 store_set_templates(struct store *, int on);
+/* *n: entries of the revision counted with templates off. */
+int		 store_untemplated(struct store *, int64_t revision_id,
+		    uint64_t *n, char **cause);
+/*
+ * Was a catalogue pattern counted in revision from missing from a catalogue
+ * version that counted revision to?  Its entries there may have become
+ * templates.  1 yes, 0 no, -1 error.
+ */
+int		 store_catalogue_drift(struct store *, int64_t from,
+		    int64_t to, char **cause);
+
 /* Record an acknowledgement (revision "" for every revision). */
 int		 store_ack(struct store *, const char *project,
 		    const char *location, const char *service,
@@ -409,6 +431,13 @@ int		 store_acked(struct store *, const char *project,
 		    const char *location, const char *service,
 		    const char *revision, const char *pattern, char **note,
 		    char **cause);
+/*
+ * Is pattern one ack may name: counted in the service (any revision), or
+ * held by a catalogue version the database recorded?  1, 0, or -1.
+ */
+int		 store_ack_known(struct store *, const char *project,
+		    const char *location, const char *service,
+		    const char *pattern, char **cause);
 
 /* What `logaudit trend` asks: NULL filters match everything. */
 struct store_trend_query {

@@ -167,6 +167,47 @@ ok $? "ingest into a non-SQLite file: the file is left as it was"
 run junk_rev "$LOGAUDIT" revisions --db "$T/junk.db" --format json
 is $? 2 "revisions on a file that is not SQLite: exit 2"
 
+# A database that stops taking writes part-way (the file size limit, as a
+# full disk would): the batch committed before stays, the summary and the
+# run's record say how far it got, not what was read.  The writer sends
+# 1000 entries, waits past the 1 s flush so that the 1001st commits them,
+# then 150,000 more: their 100,000-entry batch cannot be written.
+cat > "$T/grow.py" <<'PY'
+import json, sys, time
+def entry(i):
+    return json.dumps({"insertId": "grow-%d" % i,
+        "logName": "projects/p/logs/run.googleapis.com%2Fstdout",
+        "resource": {"type": "cloud_run_revision", "labels": {
+            "project_id": "p", "location": "eu", "service_name": "grow",
+            "revision_name": "grow-00001-aaa"}},
+        "timestamp": "2025-09-16T08:%02d:%02d.%06dZ" % (i // 60000 % 60,
+                                                       i // 1000 % 60, i % 1000),
+        "severity": "INFO", "textPayload": "tick %d" % i}) + "\n"
+out = sys.stdout
+out.write("".join(entry(i) for i in range(1000)))
+out.flush()
+time.sleep(2.5)
+for k in range(1000, 151000, 10000):
+    out.write("".join(entry(i) for i in range(k, k + 10000)))
+out.flush()
+PY
+"$PYTHON3" "$T/grow.py" | "$PYTHON3" -c '
+import os, resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+os.execv(sys.argv[1], sys.argv[1:])' "$LOGAUDIT" ingest --db "$T/full.db" - \
+    > "$T/full.out" 2> "$T/full.err"
+is $? 2 "a database that stops taking writes: exit 2" || diag_file "$T/full.err"
+# a slow machine may commit once more (1 s flush) before the failing batch
+n=$(rev_total "$T/full.db")
+"$PYTHON3" -c 'import sys; sys.exit(not 1001 <= int(sys.argv[1]) < 151000)' "$n"
+ok $? "a database that stops taking writes: the first batch stays counted ($n)"
+grep -q "stopped by the database error: $n entries counted" "$T/full.err"
+ok $? "a database that stops taking writes: the summary says what was committed" ||
+    diag_file "$T/full.err"
+is "$(db_value "$T/full.db" "SELECT status || ' ' || counted FROM ingest_runs")" \
+    "error $n" "a database that stops taking writes: the run record says error, $n"
+
 #
 # Where the database is: --db, else LOGAUDIT_DB, else ./logaudit.db.
 #

@@ -17,6 +17,7 @@
 #   tb       Python traceback on stderr          python-traceback   error
 #   wtimeout "WORKER TIMEOUT (pid:17)"           gunicorn-worker-timeout
 #                                                                   critical
+#   unk      "Cache node alpha unreachable ..."  a template (tpl-...)   error
 # Rates are per 1000 entries of the logs a pattern came from, so every
 # expected rate below is 1000 * count / (that log's entries).
 #
@@ -57,6 +58,7 @@ KINDS = {   # kind: (log, severity, message or status)
                  "DeprecationWarning: datetime.utcnow() is deprecated"),
     "tb":       ("stderr", "ERROR", TB),
     "wtimeout": ("stderr", "CRITICAL", "WORKER TIMEOUT (pid:17)"),
+    "unk":      ("stdout", "ERROR", "Cache node alpha unreachable, giving up"),
 }
 for spec in sys.argv[5:]:
     kind, _, rest = spec.partition(":")
@@ -196,6 +198,7 @@ diff_json() {	# DB OUT [diff options]: diff --format json into OUT, its
 	shift 2
 	"$LOGAUDIT" diff --db "$_db" --format json "$@" > "$_out" 2> "$_out.err"
 	_rc=$?
+	echo "$_out" >> diffs.list
 	"$PYTHON3" facts.py "$_out" > "$_out.facts"
 	return $_rc
 }
@@ -250,12 +253,12 @@ between() {	# FILE PROJECT SERVICE ID KEY LOW HIGH: "ok" or the value
 # ---------------------------------------------------------------------------
 # The generator's entries match what the header says (one pattern or none).
 gen pa check check-00001-aaa 08:00 info:1 errinfo:1 ok:1 e503:1 ws1011:1 \
-    notoken:1 connref:1 deprec:1 tb:1 wtimeout:1 > check.ndjson
+    notoken:1 connref:1 deprec:1 tb:1 wtimeout:1 unk:1 > check.ndjson
 "$LOGAUDIT" match --format json check.ndjson 2>/dev/null | "$PYTHON3" -c '
 import json, sys
 print(" ".join(e["insert_id"].split("-")[4] + "=" + ",".join(e["patterns"])
                for e in map(json.loads, sys.stdin)))' > check.txt
-is "$(cat check.txt)" "info= errinfo= ok= e503=http-5xx ws1011=ws-close-1011 notoken=auth-no-token connref=connection-error deprec=deprecation tb=python-traceback wtimeout=gunicorn-worker-timeout" \
+is "$(cat check.txt)" "info= errinfo= ok= e503=http-5xx ws1011=ws-close-1011 notoken=auth-no-token connref=connection-error deprec=deprecation tb=python-traceback wtimeout=gunicorn-worker-timeout unk=" \
     "generated entries match the intended catalogue patterns"
 
 # ---------------------------------------------------------------------------
@@ -293,6 +296,20 @@ is "$(rows a.json pa shop | awk '{print $1, $2}' | tr '\n' ' ')" \
     "ws-close-1011 new connection-error returning http-5xx regressed python-traceback gone $(rows a.json pa shop | awk '$1 ~ /^tpl-/ {print $1}') gone auth-no-token improved deprecation unchanged " \
     "classes: every pattern once, in report order (new .. unchanged)" ||
     diag "$(rows a.json pa shop)"
+
+# The SQL views for sqlite3 users, on the same store: new_patterns says what
+# diff says over whole lives (nothing for the first revision), the rates
+# and the daily counts are the counts above, a template has a summary.
+q() { db_value a.db "$1"; }
+is "$(q "SELECT group_concat(x, ' ') FROM (SELECT revision || ':' || CASE WHEN pattern LIKE 'tpl-%' THEN 'tpl' ELSE pattern END AS x FROM new_patterns WHERE service = 'shop' ORDER BY revision, pattern)")" \
+    "shop-00002-bbb:auth-no-token shop-00002-bbb:deprecation shop-00002-bbb:http-5xx shop-00002-bbb:python-traceback shop-00002-bbb:tpl shop-00003-ccc:ws-close-1011" \
+    "view new_patterns: new per revision, none in the first"
+is "$(q "SELECT count || ' ' || entries || ' ' || requests || ' ' || per_1k_entries || ' ' || per_1k_requests FROM revision_pattern_rates WHERE revision = 'shop-00003-ccc' AND pattern = 'http-5xx'")" \
+    "1000 3210 2000 311.526 500.0" "view revision_pattern_rates: http-5xx of 00003"
+is "$(q "SELECT day || ' ' || count FROM daily_pattern_counts WHERE service = 'shop' AND pattern = 'http-5xx'")" \
+    "2025-09-16 1010" "view daily_pattern_counts: 10 + 1000 on the day"
+is "$(q "SELECT count || ' ' || first_revision FROM template_summary")" \
+    "6 shop/shop-00002-bbb" "view template_summary: the traceback's template"
 
 # new: 4 in 1200 stdout entries, never before
 is "$(get a.json pa shop ws-close-1011 class level count previous_count rate previous_rate p_value flagged acknowledged)" \
@@ -391,13 +408,15 @@ is "$(get ag.json pa shop http-5xx class) $(get ag.json pa shop auth-no-token cl
 # ---------------------------------------------------------------------------
 # Markdown: rendered with python3's markdown module, checked as HTML.  The
 # module may live only in the system python3 (Debian's python3-markdown).
-MDPY=
-for py in "$PYTHON3" /usr/bin/python3; do
-	if "$py" -c 'import markdown' > /dev/null 2>&1; then
-		MDPY=$py
-		break
-	fi
-done
+py_with() {	# MODULE: a python3 that can import it, or nothing
+	for _py in "$PYTHON3" /usr/bin/python3; do
+		if "$_py" -c "import $1" > /dev/null 2>&1; then
+			echo "$_py"
+			return
+		fi
+	done
+}
+MDPY=$(py_with markdown)
 "$LOGAUDIT" diff --db a.db --format markdown > a.md 2> a.md.err
 is $? 1 "markdown: exit 1 as for text"
 if [ -n "$MDPY" ]; then
@@ -462,6 +481,9 @@ print("new rows=%s" % (",".join(r[0] for r in new[0]["rows"]) if new else "none"
 print("new row=%s" % ("|".join(new[0]["rows"][0][1:6])
                       if new and new[0]["rows"] else "none"))
 print("verdict=%s" % "".join(x for x in p.paras if x.startswith("Verdict:")))
+gone = [t for t in p.tables if t["title"] == "Gone"]
+print("gone head=%s" % ("|".join(gone[0]["head"]) if gone else "none"))
+print("summary=%s" % ",".join(r[0] for r in p.tables[0]["rows"]))
 PY
 	is "$(sed -n 's/^tables=//p' md.txt)" 6 \
 	    "markdown: 6 tables (summary, New, Returning, Regressed, Gone, Improved)" ||
@@ -478,11 +500,18 @@ PY
 	    "4|0|3.33|0|2025-09-16T10:00:00.000000Z" \
 	    "markdown: the new row's count, previous, rates, first seen"
 	is "$(sed -n 's/^verdict=//p' md.txt)" \
-	    "Verdict: 1 finding needs attention (1 new)." \
-	    "markdown: the verdict line"
+	    "Verdict: 1 finding needs attention (1 new, 1 returning, 1 regressed)." \
+	    "markdown: the verdict line names what came back or got worse"
+	is "$(sed -n 's/^gone head=//p' md.txt)" \
+	    "Pattern|Count|Previous|Rate/1k|Previous/1k|p|First seen|Sample" \
+	    "markdown: the Gone table has the chance of none at R0's rate"
+	is "$(sed -n 's/^summary=//p' md.txt)" \
+	    "Service,Revision,Compared with,Exposure compared,Catalogue" \
+	    "markdown: the summary names the catalogue version"
 else
 	for t in "6 tables" "a table per class" "New header cells" \
-	    "a row per new pattern" "the new row's cells" "the verdict line"; do
+	    "a row per new pattern" "the new row's cells" "the verdict line" \
+	    "the Gone table's p" "the catalogue row"; do
 		skip "markdown: $t" "python3 markdown module not installed"
 	done
 fi
@@ -525,6 +554,32 @@ is "$(get nc2.json pa cat2 ws-close-1011 class count previous_count)" \
     "not_comparable 0 3" \
     "not comparable: R's catalogue lacking it, not gone"
 is "$(shape nc.json) $(shape nc2.json)" "ok ok" "not comparable: JSON shape"
+# The partial catalogue made templates of the 1011 errors: the template is
+# an artefact of the catalogue change, neither gone (cat) nor new (cat2).
+is "$(rows nc.json pa cat | awk '/^tpl-/ { print $2, $3, $4, $5 }')" \
+    "not_comparable 0 3 false" \
+    "not comparable: a template made by the catalogue change is not gone"
+diff_json nc.db nc2.json --service cat2
+is $? 0 "not comparable: cat2 exits 0" || diag_file nc2.json.err
+is "$(rows nc2.json pa cat2 | awk '/^tpl-/ { print $2, $3, $4, $5 }')" \
+    "not_comparable 3 0 false" \
+    "not comparable: a template made by the catalogue change is not new"
+
+# Templates off on one side: a recurring uncatalogued error is not new.
+gen pa nt nt-00001-aaa 08:00 ok:100 unk:4 > t1.ndjson
+gen pa nt nt-00002-bbb 09:00 ok:100 unk:4 > t2.ndjson
+gen pa nt nt-00003-ccc 10:00 ok:100 unk:4 > t3.ndjson
+"$LOGAUDIT" ingest -q --db nt.db --no-templates t1.ndjson &&
+    "$LOGAUDIT" ingest -q --db nt.db t2.ndjson
+is $? 0 "templates off: ingested"
+diff_json nt.db nt.json --service nt
+is $? 0 "templates off on R0: exit 0" || diag_file nt.json.err
+is "$(rows nt.json pa nt | awk '/^tpl-/ { print $2, $3, $4, $5 }')" \
+    "not_comparable 4 0 false" "templates off on R0: the template is not new"
+"$LOGAUDIT" ingest -q --db nt.db t3.ndjson
+diff_json nt.db nt3.json --service nt
+is "$(rows nt3.json pa nt | awk '/^tpl-/ { print $2, $3, $4, $5 }')" \
+    "unchanged 4 4 false" "both sides with templates: the template compares"
 
 # ---------------------------------------------------------------------------
 # Statistical edges, one store, one service each.
@@ -569,6 +624,27 @@ is "$(get st3.json pa reg http-5xx class flagged)" "regressed false" \
 # the only test: float(up(1000, 1010, F(1, 2))) = 2.6797874373123635e-281
 is "$(near st.json pa reg http-5xx p_value 2.6797874373123635e-281 1e-8)" ok \
     "edges: 10 vs 1000 p-value P(X >= 1000), X ~ Binomial(1010, 1/2)"
+"$LOGAUDIT" diff --db st.db --service reg --format markdown > reg.md 2>&1
+grep -qx '\*\*Verdict:\*\* no new error patterns introduced by reg-00002-bbb (1 regressed)\.' reg.md
+ok $? "edges: a regression is in the verdict even when nothing is new" ||
+    diag_file reg.md 40
+"$LOGAUDIT" diff --db st.db --service reg > reg.txt 2>&1
+grep -qx 'verdict: no new error patterns introduced by reg-00002-bbb (1 regressed)\.' reg.txt
+ok $? "edges: the text report ends with the same verdict" || diag_file reg.txt
+grep -q "$(printf '\033')" reg.txt
+is $? 1 "text: no colour when stdout is not a terminal"
+"$LOGAUDIT" diff --db st.db --service reg --color always > regc.txt 2>&1
+grep -q "$(printf '\033\\[31mregressed\033\\[0m')" regc.txt
+ok $? "text: --color always colours the class" || diag_file regc.txt
+is "$(sed "s/$(printf '\033')\\[[0-9;]*m//g" regc.txt)" "$(cat reg.txt)" \
+    "text: colour changes no column"
+diff_json st.db st5.json --service reg --min-change-count 1001
+is "$(get st5.json pa reg http-5xx class)" "unchanged" \
+    "edges: --min-change-count 1001: 1000 occurrences are not tested"
+"$LOGAUDIT" diff --db st.db --service reg --min-change-count 0 > /dev/null 2>&1
+is $? 2 "edges: --min-change-count 0: exit 2"
+"$LOGAUDIT" diff --db st.db --service reg --min-count 2x > /dev/null 2>&1
+is $? 2 "edges: --min-count 2x: exit 2"
 diff_json st.db st4.json --service reg --alpha 1e-275
 is "$(get st4.json pa reg http-5xx class)" regressed \
     "edges: --alpha 1e-275: still regressed (p 2.7e-281)"
@@ -760,58 +836,158 @@ is $? 0 "ack without --revision: exit 0"
 gate 0 "ack without --revision: every revision acknowledged" --service gatec
 "$LOGAUDIT" ack --db g.db --service nosuch ws-close-1011 > /dev/null 2>&1
 is $? 2 "ack: an unknown service: exit 2"
-"$LOGAUDIT" ack --db g.db ws-close-1011 > /dev/null 2>&1
-is $? 2 "ack: without --service: exit 2"
+"$LOGAUDIT" ack --db g.db ws-close-1011 > acksv.out 2>&1
+is $? 2 "ack: without --service, several services: exit 2"
+grep -q 'several services (gate, gatec, gatew); give --service' acksv.out
+ok $? "ack: without --service: names the services" || diag_file acksv.out
+acks() { db_value "$1" "SELECT count(*) FROM acks"; }
+n0=$(acks g.db)
+"$LOGAUDIT" ack --db g.db --service gate --revision nosuch-rev \
+    ws-close-1011 > ackrev.out 2>&1
+is "$? $(acks g.db)" "2 $n0" "ack: an unknown revision: exit 2, nothing recorded"
+grep -q 'service gate: no revision nosuch-rev' ackrev.out
+ok $? "ack: an unknown revision: says so" || diag_file ackrev.out
+"$LOGAUDIT" ack --db g.db --service gatew --revision gate-00002-bbb \
+    deprecation > /dev/null 2>&1
+is "$? $(acks g.db)" "2 $n0" "ack: another service's revision: exit 2"
+"$LOGAUDIT" ack --db g.db --service gate bogus-id > ackpat.out 2>&1
+is "$? $(acks g.db)" "2 $n0" "ack: an unknown pattern: exit 2, nothing recorded"
+grep -q 'service gate: no pattern or template bogus-id' ackpat.out
+ok $? "ack: an unknown pattern: says so" || diag_file ackpat.out
+"$LOGAUDIT" ack --db g.db --service gate --revision nosuch-rev bogus-id \
+    > /dev/null 2>&1
+is "$? $(acks g.db)" "2 $n0" "ack: unknown revision and pattern: exit 2"
+# a catalogue pattern the service never showed can be acknowledged ahead
+"$LOGAUDIT" ack --db g.db --service gate http-5xx > /dev/null 2>&1
+is "$? $(acks g.db)" "0 $((n0 + 1))" "ack: a catalogue pattern not yet seen: exit 0"
+# a template: only one its service counted
+cp a.db acka.db
+tpl=$(db_value acka.db "SELECT rp.pattern FROM revision_patterns rp JOIN revisions r ON r.id = rp.revision_id WHERE r.service = 'shop' AND rp.pattern LIKE 'tpl-%' LIMIT 1")
+"$LOGAUDIT" ack --db acka.db --service shop "$tpl" > /dev/null 2>&1
+is "$? $(acks acka.db)" "0 1" "ack: a template the service counted: exit 0"
+"$LOGAUDIT" ack --db g.db --service gate "$tpl" > /dev/null 2>&1
+is "$? $(acks g.db)" "2 $((n0 + 1))" "ack: a template the service never counted: exit 2"
+# one service: --service may be left out
+cp solo.db ack1.db
+"$LOGAUDIT" ack --db ack1.db ws-close-1011 > ack1.out 2>&1
+is $? 0 "ack: without --service, one service: exit 0" || diag_file ack1.out
+"$LOGAUDIT" ack --db ack1.db --revision solo-00001-aaa --note n \
+    ws-close-1011 > /dev/null 2>&1
+is $? 0 "ack: without --service, with --revision: exit 0"
+is "$(db_value ack1.db "SELECT group_concat(project || '/' || service || '/' || revision || '/' || pattern, ' ') FROM (SELECT * FROM acks ORDER BY revision)")" \
+    "pa/solo//ws-close-1011 pa/solo/solo-00001-aaa/ws-close-1011" \
+    "ack: without --service: recorded for the only service"
 
 # ---------------------------------------------------------------------------
-# A real consecutive pair: netra-frontend-staging 00005 -> 00006.  The
-# expected sets come from `logaudit match` (no store, no diff code), grouped
-# by revision: new = only in 00006, gone = only in 00005, and the counts.
-"$LOGAUDIT" ingest -q --db real.db "$REAL"
-is $? 0 "real: ingested"
-diff_json real.db real.json --service netra-frontend-staging --fail-on none
-is $? 0 "real: diff exit 0 with --fail-on none"
-is "$(shape real.json)" ok "real: JSON shape"
-"$LOGAUDIT" match --format json "$REAL" 2>/dev/null > real.match
-"$PYTHON3" - real.match real.json > real.txt <<'PY'
+# Real consecutive pairs: netra-frontend-staging 00005 -> 00006 and
+# netra-auth-service 00006 -> 00007 (the only services of the public
+# captures with two revisions), and the two services of the bundled
+# example export that have more than one revision.  The expected sets come from `logaudit match` (no store,
+# no diff code), grouped by revision: new = only in R, gone = only in R0,
+# and the counts.  The captures have no pattern only in the newer revision;
+# the example export has some, so "new" is checked on something.
+EXPORT="$TEST_SRCDIR/../examples/cloud-run-export.json"
+cat > pairs.py <<'PY'
 import collections, json, sys
-svc = "netra-frontend-staging"
-R, R0 = svc + "-00006-g8g", svc + "-00005-n5g"
 by = collections.defaultdict(collections.Counter)
 for line in open(sys.argv[1]):
     e = json.loads(line)
-    if e.get("service") == svc:
-        by[e.get("revision")].update(e["patterns"])
-c = [c for c in json.load(open(sys.argv[2]))["comparisons"] if c["service"] == svc][0]
-print("pair %s<%s" % (c["revision"], c["against"]))
-cat = [p for p in c["patterns"] if p["kind"] == "catalogue"]
-got = lambda cls: sorted(p["id"] for p in cat if p["class"] == cls)
-print("new %s" % (got("new") == sorted(set(by[R]) - set(by[R0]))))
-print("gone %s" % (got("gone") == sorted(set(by[R0]) - set(by[R]))))
-both = set(by[R]) & set(by[R0])
-print("both-not-new %s" % all(p["class"] not in ("new", "returning")
-                             for p in cat if p["id"] in both))
-print("counts %s" % all((p["count"], p["previous_count"]) ==
-                        (by[R][p["id"]], by[R0][p["id"]]) for p in cat))
-print("all-listed %s" % (sorted(p["id"] for p in cat) ==
-                         sorted(set(by[R]) | set(by[R0]))))
-print("expected new=%s gone=%s both=%s" % (sorted(set(by[R]) - set(by[R0])),
-      sorted(set(by[R0]) - set(by[R])), sorted(both)))
+    by[(e.get("service"), e.get("revision"))].update(e["patterns"])
+for c in json.load(open(sys.argv[2]))["comparisons"]:
+    if c["against"] is None:
+        continue
+    R, R0 = by[(c["service"], c["revision"])], by[(c["service"], c["against"])]
+    cat = [p for p in c["patterns"] if p["kind"] == "catalogue"]
+    got = lambda cls: sorted(p["id"] for p in cat if p["class"] == cls)
+    both = set(R) & set(R0)
+    print("%s<%s new=%s gone=%s both-not-new=%s counts=%s all-listed=%s "
+          "nnew=%d ngone=%d nboth=%d" % (c["revision"], c["against"],
+        got("new") == sorted(set(R) - set(R0)),
+        got("gone") == sorted(set(R0) - set(R)),
+        all(p["class"] not in ("new", "returning") for p in cat
+            if p["id"] in both),
+        all((p["count"], p["previous_count"]) == (R[p["id"]], R0[p["id"]])
+            for p in cat),
+        sorted(p["id"] for p in cat) == sorted(set(R) | set(R0)),
+        len(set(R) - set(R0)), len(set(R0) - set(R)), len(both)))
 PY
-diag "$(sed -n 's/^expected //p' real.txt)"
-is "$(sed -n 's/^pair //p' real.txt)" \
-    "netra-frontend-staging-00006-g8g<netra-frontend-staging-00005-n5g" \
-    "real: 00006 against 00005" || diag_file real.txt
-is "$(sed -n 's/^new //p' real.txt)" True \
-    "real: new = the patterns only in 00006"
-is "$(sed -n 's/^gone //p' real.txt)" True \
-    "real: gone = the patterns only in 00005"
-is "$(sed -n 's/^both-not-new //p' real.txt)" True \
-    "real: no pattern of both revisions is new or returning"
-is "$(sed -n 's/^counts //p' real.txt)" True \
-    "real: counts and previous counts as match counts them"
-is "$(sed -n 's/^all-listed //p' real.txt)" True \
-    "real: every catalogue pattern of either revision listed once"
+pairs() {	# DB INPUT OUT: ingest, diff, match; one line per pair in OUT
+	"$LOGAUDIT" ingest -q --db "$1" "$2" &&
+	    "$LOGAUDIT" diff --db "$1" --format json --fail-on none > "$3.json" &&
+	    "$LOGAUDIT" match --format json "$2" 2>/dev/null > "$3.match" &&
+	    "$PYTHON3" pairs.py "$3.match" "$3.json" > "$3"
+}
+pairs real.db "$REAL" real.txt
+is $? 0 "real: ingested, compared and matched" || diag_file real.txt
+cp real.txt.json real.json
+"$PYTHON3" facts.py real.json > real.json.facts
+is "$(shape real.json)" ok "real: JSON shape"
+pairs ex.db "$EXPORT" ex.txt
+is $? 0 "example export: ingested, compared and matched" || diag_file ex.txt
+while read -r pair rest; do diag "$pair $rest"; done < real.txt
+while read -r pair rest; do diag "$pair $rest"; done < ex.txt
+is "$(cut -d' ' -f1 real.txt | tr '\n' ' ')" \
+    "netra-auth-service-00007-5rx<netra-auth-service-00006-86c netra-frontend-staging-00006-g8g<netra-frontend-staging-00005-n5g " \
+    "real: the two consecutive pairs compared" || diag_file real.txt
+is "$(wc -l < ex.txt | tr -d ' ')" 2 \
+    "example export: two pairs compared (the third service has one revision)"
+for k in new gone both-not-new counts all-listed; do
+	is "$(cat real.txt ex.txt | grep -c " $k=True ")" 4 \
+	    "real and example pairs: $k as match says"
+done
+is "$(sed 's/.* nnew=\([0-9]*\) .*/\1/' ex.txt | awk '{ s += $1 } END { print (s > 0) }')" 1 \
+    "example export: some pattern is only in a newer revision"
+is "$(sed 's/.* nboth=\([0-9]*\)$/\1/' ex.txt | awk '{ s += $1 } END { print (s > 0) }')" 1 \
+    "example export: some pattern is in both revisions of a pair"
+echo real.json >> diffs.list
+echo ex.txt.json >> diffs.list
+
+# ---------------------------------------------------------------------------
+# Every diff JSON of this test against the published JSON Schema
+# (docs/schema/diff.schema.json, draft 2020-12), with python3-jsonschema.
+SCHEMA="$TEST_SRCDIR/../docs/schema/diff.schema.json"
+JSPY=$(py_with jsonschema)
+if [ -n "$JSPY" ]; then
+	sort -u diffs.list > diffs.sorted
+	"$JSPY" - "$SCHEMA" diffs.sorted > schema.txt 2>&1 <<'PY'
+import json, sys
+import jsonschema
+V = jsonschema.Draft202012Validator
+schema = json.load(open(sys.argv[1]))
+V.check_schema(schema)
+v = V(schema)
+files = [l.strip() for l in open(sys.argv[2]) if l.strip()]
+bad = []
+for f in files:
+    errs = list(v.iter_errors(json.load(open(f))))
+    if errs:
+        bad.append("%s: %s" % (f, errs[0].message))
+print("checked %d invalid %d" % (len(files), len(bad)))
+for b in bad[:5]:
+    print(b)
+# the schema can fail: a class it does not know, a missing key
+doc = json.load(open("real.json"))
+p = [c for c in doc["comparisons"] if c["patterns"]][0]["patterns"][0]
+p["class"] = "worse"
+print("mutated-class %s" % v.is_valid(doc))
+p["class"] = "gone"
+del p["p_value"]
+print("mutated-key %s" % v.is_valid(doc))
+PY
+	is "$(sed -n 's/^checked [0-9]* invalid //p' schema.txt)" 0 \
+	    "JSON Schema: every diff output of this test is valid" ||
+	    diag_file schema.txt
+	is "$(awk '/^checked/ { print ($2 >= 20) }' schema.txt)" 1 \
+	    "JSON Schema: 20 or more outputs checked" || diag_file schema.txt
+	is "$(sed -n 's/^mutated-//p' schema.txt | tr '\n' ' ')" \
+	    "class False key False " \
+	    "JSON Schema: an unknown class or a missing key is invalid"
+else
+	for t in "every output valid" "20 or more checked" "mutations invalid"; do
+		skip "JSON Schema: $t" "python3 jsonschema module not installed"
+	done
+fi
+
 # http-404: 2 in 8 requests of 00005, none in 2 of 00006: exp(-2 * 2 / 8)
 is "$(near real.json netra-staging netra-frontend-staging http-404 p_value 0.6065306597126334 1e-9)" \
     ok "real: http-404 gone, p-value exp(-2*2/8)"

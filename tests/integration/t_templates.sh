@@ -7,8 +7,9 @@
 # traceback whose line numbers moved.  The store must show the recurring
 # template under its old id with counts in both revisions, the new one as
 # first seen in 00002, the traceback as one template across both; a third
-# run of the same input changes nothing; promote gives a pattern that
-# patterns test accepts; fingerprint gives stable ids on stdin.
+# run of the same input changes nothing; the text listing shows a sample
+# of each, cut to 60 bytes; promote gives a pattern that patterns test
+# accepts; fingerprint gives stable ids on stdin.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -83,6 +84,33 @@ is "$(sed -n 4p facts.txt)" "inventory templates=1 count=2 first=shop-00002-bbb 
     "the new error: one template, first seen in 00002, absent before"
 is "$(sed -n 5p facts.txt)" "traceback one template=True same id=True count=2" \
     "a traceback whose line numbers moved: one template, same id"
+
+# the text listing: a sample message beside each template, its first line
+"$LOGAUDIT" templates --db t.db > t2.txt
+is "$(sed -n 1p t2.txt | awk '{print $NF}')" SAMPLE "text: a SAMPLE column" ||
+    diag_file t2.txt
+grep -q 'order <\*> *Payment gateway returned malformed payload for order 1234$' t2.txt
+ok $? "text: the template's first sample, after its text" || diag_file t2.txt
+grep -q 'shard 7 unreachable after 3 attempts$' t2.txt
+ok $? "text: a sample of 60 bytes shown whole"
+grep -q ' Traceback (most recent call last):\.\.\.$' t2.txt
+ok $? "text: a traceback's sample: its first line, then ..."
+# a long sample is cut to 60 bytes, not inside a character (byte 60 is
+# the second of the ö's two)
+gen shop-00009-zzz 200 \
+    "Rechnungsexport fehlgeschlagen für Nr. 11: Übertragungsgröße überschritten, Zieldatei zu groß" \
+    > long.ndjson
+"$LOGAUDIT" ingest -q --db long.db long.ndjson
+"$LOGAUDIT" templates --db long.db > long.txt
+"$PYTHON3" - long.txt > long.facts <<'PY'
+import sys
+line = open(sys.argv[1], "rb").read().split(b"\n")[1]
+cut = line[line.rindex(b"Rechnungsexport"):]
+cut.decode("utf-8")
+print(cut.endswith(b"...") and len(cut) - 3 == 59)
+PY
+is "$(cat long.facts)" True "text: a long sample cut to 60 bytes at a character, then ..." ||
+    diag_file long.txt
 
 # the same input again changes nothing
 "$LOGAUDIT" ingest -q --db t.db r1.ndjson r2.ndjson

@@ -229,8 +229,8 @@ test_migrations(void)
 	int		 i;
 
 	st = open_ok(db);
-	is_int(q_int(db, "PRAGMA user_version"), 6,
-	    "fresh file: user_version 6 (every migration)");
+	is_int(q_int(db, "PRAGMA user_version"), 7,
+	    "fresh file: user_version 7 (every migration)");
 	is_str(q_str(db, "PRAGMA journal_mode"), "wal", "journal_mode WAL");
 	is_int(q_int(db, "SELECT count(*) FROM sqlite_master WHERE "
 	    "type = 'view'"), 8, "eight views (those of 002 and 003 too)");
@@ -240,7 +240,7 @@ test_migrations(void)
 	store_close(st);
 
 	st = open_ok(db);
-	is_int(q_int(db, "PRAGMA user_version"), 6, "reopened: user_version 6");
+	is_int(q_int(db, "PRAGMA user_version"), 7, "reopened: user_version 7");
 	is_int(rev_col(db, "entries", "api-00001-abc"), 1,
 	    "reopened: data kept");
 	e = entry("api-00001-abc", "m2", t0);

@@ -783,6 +783,14 @@ catalogue_match_errors(const struct catalogue *c)
 	return (c->match_errors);
 }
 
+void
+catalogue_warn_match_errors(const struct catalogue *c)
+{
+	if (c != NULL && c->match_errors > 0)
+		log_warnx("%lu matches hit the PCRE2 match limit and counted "
+		    "as no match", c->match_errors);
+}
+
 static size_t	catalogue_match_some(struct catalogue *,
 		    const struct log_entry *, size_t *, int);
 

@@ -100,4 +100,10 @@ void			 catalogue_status(const struct catalogue *, size_t i,
 /* Matches that hit PCRE2's match limit (counted as no match). */
 unsigned long		 catalogue_match_errors(const struct catalogue *);
 
+/*
+ * Say on stderr how many matches hit the limit, if any: the end-of-run
+ * line every command that matches prints (NULL ok).
+ */
+void			 catalogue_warn_match_errors(const struct catalogue *);
+
 #endif

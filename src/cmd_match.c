@@ -2,7 +2,8 @@
  * logaudit match: inputs -> entry reader -> catalogue -> stdout, writing
  * nothing to the store.  One line per entry (JSON Lines with --format
  * json); with --unmatched only the entries that no pattern matched but
- * that look like problems.  A summary of hits per pattern goes to stderr.
+ * that look like problems.  A summary of hits per pattern, and of matches
+ * that hit the PCRE2 match limit, goes to stderr.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -37,7 +38,9 @@ match_usage(FILE *f)
 	    "                      [--patterns DIR]... [FILE...|-]\n"
 	    "\n"
 	    "Read entries like ingest, but write nothing: print each entry\n"
-	    "with the patterns it matches (JSON Lines with --format json).\n"
+	    "with the patterns it matches, one line each: time, severity,\n"
+	    "service/revision, insertId (- if none), [pattern ids], first\n"
+	    "line of the message (JSON Lines with --format json).\n"
 	    "\n"
 	    "  --format F      text (default) or json\n"
 	    "  --unmatched     only entries no pattern matched that look like\n"
@@ -107,13 +110,18 @@ match_entry(const struct log_entry *e, void *arg)
 		report_json_flush(m->g, stdout);
 		return (0);
 	}
-	/* text: time severity service/revision [ids] first line */
+	/* text: time severity service/revision insertId [ids] first line */
 	nl = 0;
 	while (nl < e->message.len && e->message.p[nl] != '\n')
 		nl++;
-	printf("%s %-8s %.*s/%.*s [", time_format(e->timestamp_ns, ts,
+	printf("%s %-8s %.*s/%.*s ", time_format(e->timestamp_ns, ts,
 	    sizeof(ts)), severity_name(e->severity), (int)e->service.len,
 	    e->service.p, (int)e->revision.len, e->revision.p);
+	/* "-" keeps the columns when there is none (text lines) */
+	if (e->insert_id.len > 0)
+		printf("%.*s [", (int)e->insert_id.len, e->insert_id.p);
+	else
+		printf("- [");
 	for (i = 0; i < n; i++)
 		printf("%s%s", i ? "," : "",
 		    catalogue_pattern(m->cat, m->hits[i])->id);
@@ -193,6 +201,7 @@ cmd_match(int argc, char **argv)
 		if (m.per_pattern[i] > 0)
 			fprintf(stderr, "  %-28s %lu\n",
 			    catalogue_pattern(m.cat, i)->id, m.per_pattern[i]);
+	catalogue_warn_match_errors(m.cat);
 	if (cmd_interrupted)
 		rv = EXIT_ERROR;
 	yajl_gen_free(m.g);

@@ -124,9 +124,7 @@ counter_free(struct counter *c)
 {
 	if (c == NULL)
 		return;
-	if (c->cat != NULL && catalogue_match_errors(c->cat) > 0)
-		log_warnx("%lu matches hit the PCRE2 match limit and counted "
-		    "as no match", catalogue_match_errors(c->cat));
+	catalogue_warn_match_errors(c->cat);
 	catalogue_free(c->cat);
 	fp_free(c->fp);
 	free(c->hits);

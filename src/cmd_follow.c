@@ -244,7 +244,9 @@ follow_usage(FILE *f)
 	    API_OPTIONS_USAGE
 	    "\n"
 	    "Without --token-file, LOGAUDIT_ACCESS_TOKEN or --token-command,\n"
-	    "the token comes from the metadata server ($GCE_METADATA_HOST).\n"
+	    "the token comes from the metadata server ($GCE_METADATA_HOST),\n"
+	    "again a minute before it expires.  Holding a token, the daemon\n"
+	    "dumps no core.\n"
 	    "\n"
 	    "Signals: SIGTERM and SIGINT commit and exit 0.  SIGHUP loads the\n"
 	    "catalogue again; when it fails to load, the one in use stays and\n"

@@ -49,7 +49,10 @@ pull_usage(FILE *f)
 	    "  -q, --quiet         no summary\n"
 	    "\n"
 	    "Without --token-file, LOGAUDIT_ACCESS_TOKEN or --token-command,\n"
-	    "the token comes from the metadata server ($GCE_METADATA_HOST).\n"
+	    "the token comes from the metadata server ($GCE_METADATA_HOST),\n"
+	    "again a minute before it expires.  A page over 64 MiB, or a\n"
+	    "certificate that --ca-file or the system's CAs do not verify,\n"
+	    "ends the pull at once (2).  Holding a token, pull dumps no core.\n"
 	    "LOGAUDIT_BACKOFF_MS sets the first retry wait (tests; default\n"
 	    "1000).\n", API_URL_DEFAULT);
 }

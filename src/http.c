@@ -23,6 +23,8 @@ struct http_xfer {
 	const struct http_request *req;
 	struct http_response	*res;
 	size_t			 error_len;	/* bytes in res->error_body */
+	size_t			 body_len;	/* bytes of a 2xx body so far */
+	size_t			 body_max;	/* bytes: past it, abort */
 	int			 stopped;	/* on_body returned -1 */
 };
 
@@ -41,6 +43,11 @@ http_write(char *p, size_t size, size_t n, void *arg)
 
 	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 200 && status < 300) {
+		if (len > x->body_max - x->body_len) {
+			x->res->is_too_large = 1;
+			return (0);	/* libcurl aborts the transfer */
+		}
+		x->body_len += len;
 		if (x->req->on_body != NULL &&
 		    x->req->on_body(p, len, x->req->arg) == -1) {
 			x->stopped = 1;
@@ -91,6 +98,7 @@ http_request(const struct http_request *req, struct http_response *res,
 	memset(&x, 0, sizeof(x));
 	x.req = req;
 	x.res = res;
+	x.body_max = req->body_max > 0 ? req->body_max : HTTP_BODY_MAX;
 	if ((x.curl = curl_easy_init()) == NULL) {
 		xasprintf(cause, "%s: cannot start libcurl", req->url);
 		return (-1);
@@ -143,6 +151,19 @@ http_request(const struct http_request *req, struct http_response *res,
 	curl_easy_getinfo(x.curl, CURLINFO_RESPONSE_CODE, &res->status);
 	if (x.stopped) {
 		xasprintf(cause, "%s: stopped", req->url);
+		goto out;
+	}
+	if (res->is_too_large) {
+		xasprintf(cause, "%s: the reply is larger than %zu bytes (%zu "
+		    "MiB): not read", req->url, x.body_max, x.body_max >> 20);
+		goto out;
+	}
+	if (rc == CURLE_PEER_FAILED_VERIFICATION ||
+	    rc == CURLE_SSL_CACERT_BADFILE) {
+		res->is_tls_unverified = 1;
+		xasprintf(cause, "%s: the server's TLS certificate could not "
+		    "be verified: %s", req->url, errbuf[0] != '\0' ? errbuf :
+		    curl_easy_strerror(rc));
 		goto out;
 	}
 	if (rc != CURLE_OK) {

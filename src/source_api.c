@@ -12,6 +12,13 @@
  * pending batch; the retry of the page finds them as duplicates, and the
  * page's commit writes them once.
  */
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +47,19 @@
 #define API_TOKEN_MAX		4096	/* bytes of an access token */
 #define API_PAGE_TOKEN_MAX	4096	/* bytes of a nextPageToken */
 #define API_METADATA_BODY_MAX	(64 * 1024)
+#define API_PAGE_BODY_MAX	HTTP_BODY_MAX	/* bytes of one page */
+/*
+ * When a token is fetched again before it expires: Google's access tokens
+ * last an hour, so one whose lifetime is not known (--token-command
+ * without a second line, a metadata reply without expires_in) is fetched
+ * again at 50 minutes; one that says it lasts L seconds at L minus
+ * min(60 s, L / 2).  A 401 fetches one at once whatever its age.
+ */
+#define API_TOKEN_REFRESH_SEC	3000
+#define API_TOKEN_MARGIN_SEC	60
+#define API_TOKEN_LIFETIME_MAX	(7LL * 86400)	/* seconds; longer is an
+						   error of the source */
+#define API_TOKEN_RETRY_SEC	10	/* after an early refresh failed */
 
 enum api_auth_source {
 	AUTH_FILE,
@@ -53,6 +73,11 @@ struct api_auth {
 	char			*file;		/* --token-file */
 	char			*command;	/* --token-command */
 	char			*token;		/* the current token, or NULL */
+	int64_t			 refresh_ns;	/* wall clock, ns: fetch the
+						   token again from then on;
+						   0: only on a 401 */
+	struct stat		 file_sb;	/* --token-file when last read:
+						   read again once it changes */
 };
 
 /* How one attempt at one page ended. */
@@ -154,6 +179,53 @@ auth_set(struct api_auth *a, const char *s, size_t len, const char *from,
 	return (0);
 }
 
+/*
+ * Schedule the next fetch of a token that lasts lifetime_sec seconds from
+ * now (<= 0: not known): see API_TOKEN_REFRESH_SEC.
+ */
+static void
+auth_expires_in(struct api_auth *a, int64_t lifetime_sec)
+{
+	int64_t	 life_ns, margin_ns;
+
+	if (lifetime_sec <= 0) {
+		a->refresh_ns = time_now_ns() +
+		    API_TOKEN_REFRESH_SEC * NS_PER_SEC;
+		return;
+	}
+	if (lifetime_sec > API_TOKEN_LIFETIME_MAX)
+		lifetime_sec = API_TOKEN_LIFETIME_MAX;
+	life_ns = lifetime_sec * NS_PER_SEC;
+	margin_ns = API_TOKEN_MARGIN_SEC * NS_PER_SEC;
+	if (margin_ns > life_ns / 2)
+		margin_ns = life_ns / 2;
+	a->refresh_ns = time_now_ns() + life_ns - margin_ns;
+}
+
+/*
+ * The token's lifetime in seconds from the second line of s[0..len), the
+ * command's output, when that line is a whole number; else 0.
+ */
+static int64_t
+auth_second_line(const char *s, size_t len)
+{
+	const char	*p, *end = s + len;
+	int64_t		 sec = 0;
+
+	if ((p = memchr(s, '\n', len)) == NULL)
+		return (0);
+	for (p++; p < end && (*p == ' ' || *p == '\t'); p++)
+		;
+	if (p == end || *p < '0' || *p > '9')
+		return (0);
+	for (; p < end && *p >= '0' && *p <= '9'; p++)
+		if ((sec = sec * 10 + (*p - '0')) > API_TOKEN_LIFETIME_MAX)
+			sec = API_TOKEN_LIFETIME_MAX;
+	for (; p < end && (*p == ' ' || *p == '\t' || *p == '\r'); p++)
+		;
+	return (p == end || *p == '\n' ? sec : 0);
+}
+
 static int
 auth_from_file(struct api_auth *a, char **cause)
 {
@@ -167,6 +239,9 @@ auth_from_file(struct api_auth *a, char **cause)
 		    strerror(errno));
 		return (-1);
 	}
+	/* kept even when the token is bad: a fixed file changes again */
+	if (fstat(fileno(f), &a->file_sb) == -1)
+		memset(&a->file_sb, 0, sizeof(a->file_sb));
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
@@ -199,7 +274,8 @@ auth_from_command(struct api_auth *a, char **cause)
 		xasprintf(cause, "--token-command failed (status %d)", status);
 		return (-1);
 	}
-	rv = auth_set(a, buf, n, "--token-command", cause);
+	if ((rv = auth_set(a, buf, n, "--token-command", cause)) == 0)
+		auth_expires_in(a, auth_second_line(buf, n));
 	explicit_bzero(buf, sizeof(buf));
 	return (rv);
 }
@@ -228,6 +304,7 @@ static int
 auth_from_metadata(struct api_auth *a, char **cause)
 {
 	static const char	*path[] = { "access_token", NULL };
+	static const char	*path_exp[] = { "expires_in", NULL };
 	static const char	*headers[] = {
 		"Metadata-Flavor: Google", NULL
 	};
@@ -270,7 +347,12 @@ auth_from_metadata(struct api_auth *a, char **cause)
 		    "reply", host);
 		goto out;
 	}
-	rv = auth_set(a, tok, strlen(tok), "metadata server", cause);
+	if ((rv = auth_set(a, tok, strlen(tok), "metadata server",
+	    cause)) == 0) {
+		v = yajl_tree_get(root, path_exp, yajl_t_number);
+		auth_expires_in(a, v != NULL && YAJL_IS_INTEGER(v) ?
+		    YAJL_GET_INTEGER(v) : 0);
+	}
 out:
 	yajl_tree_free(root);
 	if (g.p != NULL)
@@ -287,6 +369,7 @@ auth_fetch(struct api_auth *a, char **cause)
 {
 	const char	*env;
 
+	a->refresh_ns = 0;
 	switch (a->source) {
 	case AUTH_FILE:
 		return (auth_from_file(a, cause));
@@ -301,6 +384,71 @@ auth_fetch(struct api_auth *a, char **cause)
 		return (auth_from_metadata(a, cause));
 	}
 	return (-1);
+}
+
+/* Whether sb is the --token-file last read, unchanged. */
+static int
+auth_file_is_same(const struct api_auth *a, const struct stat *sb)
+{
+	const struct stat	*o = &a->file_sb;
+
+	return (sb->st_dev == o->st_dev && sb->st_ino == o->st_ino &&
+	    sb->st_size == o->st_size &&
+	    sb->st_mtim.tv_sec == o->st_mtim.tv_sec &&
+	    sb->st_mtim.tv_nsec == o->st_mtim.tv_nsec);
+}
+
+/*
+ * Before each request: fetch the token again when its expiry is near, or
+ * read --token-file again once the file has changed (replaced, rewritten).
+ * When that fails the token in hand is kept, as it may still be good (a
+ * 401 fetches once more); the failure is logged and tried again after
+ * API_TOKEN_RETRY_SEC, or the file's next change.
+ */
+static void
+auth_check(struct api_auth *a, const char *name)
+{
+	struct stat	 sb;
+	char		*cause = NULL;
+	const char	*why;
+
+	if (a->source == AUTH_FILE) {
+		if (stat(a->file, &sb) == -1 || auth_file_is_same(a, &sb))
+			return;
+		why = "--token-file changed";
+	} else if (a->refresh_ns != 0 && time_now_ns() >= a->refresh_ns)
+		why = "the access token is about to expire";
+	else
+		return;
+	log_info("%s: %s, fetching it again", name, why);
+	if (auth_fetch(a, &cause) == -1) {
+		log_warnx("%s: %s, but a new one could not be had: %s; "
+		    "going on with the old one", name, why, cause);
+		free(cause);
+		if (a->source != AUTH_FILE)
+			a->refresh_ns = time_now_ns() +
+			    API_TOKEN_RETRY_SEC * NS_PER_SEC;
+	}
+}
+
+/*
+ * Keep the token out of core files and from other processes of the user:
+ * no core dump (RLIMIT_CORE 0) and, on Linux, not dumpable, which also
+ * refuses ptrace and /proc/PID/mem and /proc/PID/environ to all but root.
+ * A failure is logged, not fatal.
+ */
+static void
+auth_protect_memory(void)
+{
+	struct rlimit	 rl;
+
+	rl.rlim_cur = rl.rlim_max = 0;
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		log_warnx("setrlimit RLIMIT_CORE: %s", strerror(errno));
+#ifdef PR_SET_DUMPABLE
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		log_warnx("prctl PR_SET_DUMPABLE: %s", strerror(errno));
+#endif
 }
 
 static void
@@ -328,6 +476,7 @@ api_source_auth(struct api_source *src, char **cause)
 		a->source = AUTH_COMMAND;
 	else
 		a->source = AUTH_METADATA;
+	auth_protect_memory();
 	return (auth_fetch(a, cause));
 }
 
@@ -551,6 +700,7 @@ api_attempt(struct api_source *src, const char *body, int *refreshed,
 	src->next_token = NULL;
 	src->status = API_FAILED;
 
+	auth_check(&src->auth, src->name);
 	xasprintf(&authz, "Authorization: Bearer %s", src->auth.token);
 	headers[0] = authz;
 	headers[1] = "Content-Type: application/json";
@@ -563,6 +713,7 @@ api_attempt(struct api_source *src, const char *body, int *refreshed,
 	req.body_len = strlen(body);
 	req.on_body = api_body;
 	req.arg = src;
+	req.body_max = API_PAGE_BODY_MAX;
 	req.ca_file = src->ca_file;
 	req.stop = src->stop;
 	rc = http_request(&req, &res, &cause);
@@ -573,9 +724,22 @@ api_attempt(struct api_source *src, const char *body, int *refreshed,
 			free(cause);
 			goto out;
 		}
-		*why = redact_with(cause, src->auth.token);
+		msg = redact_with(cause, src->auth.token);
 		free(cause);
-		o = API_RETRY;
+		if (res.is_tls_unverified) {
+			/* another try meets the same certificate */
+			log_warnx("%s: %s (--ca-file names the CA "
+			    "certificates of a private endpoint)", src->name,
+			    msg);
+			src->status = API_REFUSED;
+			free(msg);
+		} else if (res.is_too_large) {
+			log_warnx("%s: %s", src->name, msg);
+			free(msg);
+		} else {
+			*why = msg;
+			o = API_RETRY;
+		}
 		goto out;
 	}
 	msg = http_api_error_message(res.error_body, src->auth.token);

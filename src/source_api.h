@@ -86,8 +86,13 @@ const char		*api_source_name(const struct api_source *);
 
 /*
  * Get the access token from the first source that applies: --token-file,
- * LOGAUDIT_ACCESS_TOKEN, --token-command, the metadata server.  Returns
- * 0, or -1 with *cause (caller frees; it never quotes the token).
+ * LOGAUDIT_ACCESS_TOKEN, --token-command, the metadata server.  First it
+ * makes the process unable to dump core (RLIMIT_CORE 0) and, on Linux,
+ * not dumpable (PR_SET_DUMPABLE 0: no ptrace, /proc/PID/mem, environ or
+ * fd for other processes of the user): this changes the whole process.
+ * The token is fetched again before each request that finds it near its
+ * expiry, or --token-file changed.  Returns 0, or -1 with *cause (caller
+ * frees; it never quotes the token).
  */
 int			 api_source_auth(struct api_source *, char **cause);
 
@@ -105,7 +110,9 @@ int			 api_source_window(struct api_source *);
  * none is, page by page; every page is counted through the counter and
  * committed with the mark before the next is asked for.  429, 5xx and
  * network errors are retried with backoff (logged once per episode), a
- * 401 once after fetching the token again.  Adds what it read to *prog
+ * 401 once after fetching the token again; a certificate that cannot be
+ * verified is API_REFUSED, a page over API_PAGE_BODY_MAX (64 MiB)
+ * API_FAILED, neither retried.  Adds what it read to *prog
  * and commits *prog with each page.  Stops early when *cfg->stop is set
  * (API_FAILED, nothing logged); every other failure is logged once.  A
  * window it cannot fix itself is API_STORE.  Reads with nothing to read
@@ -119,8 +126,11 @@ enum api_status		 api_source_read(struct api_source *,
 	"  --api-url URL       endpoint (default %s)\n"			\
 	"  --lag D             leave the last D out (default 2m)\n"	\
 	"  --overlap D         re-read D before the mark (default 10m)\n"	\
-	"  --token-file F      access token: F's first line\n"		\
+	"  --token-file F      access token: F's first line (read again\n"	\
+	"                      when F changes, and on HTTP 401)\n"		\
 	"  --token-command CMD access token: the first line CMD prints\n"	\
-	"                      (run by /bin/sh; again on HTTP 401)\n"
+	"                      (run by /bin/sh; again after 50 minutes, or\n" \
+	"                      before the lifetime in seconds that a second\n" \
+	"                      line gives runs out, and on HTTP 401)\n"
 
 #endif

@@ -258,7 +258,7 @@ entries_are() {
 start_daemon()
 {
 	LOGAUDIT_BACKOFF_MS=20 "$LOGAUDIT" follow --db b.db --flush 200ms \
-	    --webhooks hooks3.conf live.log 2>> f.err &
+	    --webhooks hooks3.conf live.log >> f.out 2>> f.err &
 	DAEMON=$!
 	until_ok 10 grep -q "following 1 path" f.err
 }
@@ -322,9 +322,11 @@ is "$(sed 's/catalogue [0-9a-f]*, [0-9]* patterns/catalogue C/' check.out)" \
 is $? 2 "follow --check: a bad targets file is exit 2"
 
 # ---- secrets ----------------------------------------------------------------
-leaks=$(cat d*.out d*.err bad*.err perm*.err f.err check.out cmdline.txt a.db* b.db* \
-    2>/dev/null | grep -a -c -e OPSSECRET -e AUDITSECRET -e DEADSECRET \
+leaks=$(cat d*.out d*.err bad*.err perm*.err f.out f.err check.out cmdline.txt \
+    a.db* b.db* 2>/dev/null | grep -a -c -e OPSSECRET -e AUDITSECRET -e DEADSECRET \
     -e ENVSECRET -e FOLLOWSECRET -e SLOWSECRET -e "$SECRET")
 is "$leaks" 0 "no webhook URL or logged token in output, errors or the database"
+[ -f f.out ] && [ -s cmdline.txt ]
+ok $? "... the daemon's stdout and command line among them"
 
 done_testing

@@ -16,9 +16,12 @@
 #     outstanding (the server delays it); restarted, its counts equal the
 #     ingest: nothing lost, nothing doubled.
 # (e) The token is in none of stdout, stderr, the database files or the
-#     daemon's /proc/PID/cmdline.
+#     daemon's /proc/PID/cmdline (which stays readable: the daemon is not
+#     dumpable, but cmdline is everyone's); the daemon may not dump core.
 # (f) The token expires (the server takes a new one): a 401, and the
 #     daemon gets the new one through --token-command and goes on.
+# (i) Tokens from the metadata server that last 2 s are fetched again
+#     before they expire, between reads a second apart: no 401.
 # (g) Configuration errors exit 2: a 400 or 403 on the first read, PATHs
 #     with --cloud, an option of --cloud without it, no token at all;
 #     --check validates.
@@ -249,15 +252,40 @@ is "$(grep -c 'HTTP 401, refreshing the access token' f.err)" 1 "(f) one refresh
 grep -q -e 'was refused' -e 'refused the request' f.err
 is $? 1 "(f) no read was refused"
 cat /proc/"$PID"/cmdline > f.cmdline 2>/dev/null
+core=$(sed -n 's/^Max core file size  *\([^ ]*\)  *\([^ ]*\).*/\1 \2/p' \
+    /proc/"$PID"/limits 2>/dev/null)
 stop
 is $? 0 "(f) SIGTERM: exit 0"
 same_as_ingest f.db "(f)"
+is "$core" "0 0" "(e) the daemon holding a token may not dump core (RLIMIT_CORE 0)"
+
+# ---- (i) tokens that last 2 s: fetched again before they expire --------
+printf '2\n' > srv/expires_in
+: > srv/metadata.log
+: > srv/401.log
+GCE_METADATA_HOST=127.0.0.1:$(cat srv/port)
+export GCE_METADATA_HOST
+start i.db i.err
+unset GCE_METADATA_HOST
+until_ok 15 total_is i.db 27
+ok $? "(i) a daemon with a metadata token counts all 27" || diag_file i.err
+n=$(nreq)
+four_reads_after() { [ "$(reads_after "$1")" -ge 4 ]; }
+until_ok 10 four_reads_after "$n"
+ok $? "(i) it goes on reading every second"
+stop
+is $? 0 "(i) SIGTERM: exit 0"
+nmeta=$(wc -l < srv/metadata.log | tr -d ' ')
+[ "$nmeta" -ge 3 ]
+ok $? "(i) a new token at least every 2 s ($nmeta in all)"
+is "$(cat srv/401.log)" "" "(i) each before the one in use expired: no 401"
+rm -f srv/expires_in
 
 # ---- (e) the token reaches no output, database or command line ---------
 found=0
 for f in *.err *.out *.db *.db-wal *.cmdline; do
 	[ -f "$f" ] || continue
-	if grep -a -q -e "$TOKEN" -e "$NEWTOKEN" "$f"; then
+	if grep -a -q -e "$TOKEN" -e "$NEWTOKEN" -e tok-MINTED "$f"; then
 		diag "a token in $f"
 		found=1
 	fi

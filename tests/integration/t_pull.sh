@@ -10,7 +10,15 @@
 # a 500 are retried (LOGAUDIT_BACKOFF_MS shortens the waits), 400 and 403
 # exit 2 with the API's message / the role, a 401 refreshes the token once
 # through --token-command, the token file, environment and metadata
-# server sources work, and no token reaches stderr or the database file.
+# server sources work, and the first that applies is used (file, env,
+# command, metadata); a token is fetched again before it expires (the
+# metadata server's expires_in, a second line of --token-command) and the
+# token file read again once it changes, with no 401; every request says
+# User-Agent: logaudit/VERSION; a page over 64 MiB is refused at once; an
+# HTTPS server with a self-signed certificate is refused (exit 2, no
+# retries) without --ca-file and read with it; an entry newer than --lag
+# is left to the next pull, and counted once; and no token reaches
+# stdout, stderr, the database files or a running pull's command line.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -42,16 +50,21 @@ PY
 
 "$PYTHON3" "$TEST_SRCDIR/integration/api_server.py" srv 2>server.err &
 SERVER_PID=$!
-trap 'kill "$SERVER_PID" 2>/dev/null; rm -rf "$T"' EXIT
+TLS_PID=
+PULL_PID=
+trap 'kill "$SERVER_PID" $TLS_PID $PULL_PID 2>/dev/null; rm -rf "$T"' EXIT
 wait_port srv/port "the test server"
 API="http://127.0.0.1:$(cat srv/port)"
+META="127.0.0.1:$(cat srv/port)"
 printf '%s\n' "$TOKEN" > token.txt
 
 npages() { wc -l < srv/requests.jsonl | tr -d ' '; }
 reset_requests() { : > srv/requests.jsonl; }
+n401() { wc -l < srv/401.log 2>/dev/null | tr -d ' '; }
 
+# every pull's stdout goes to pull.out, grepped for tokens at the end
 pull() {
-	"$LOGAUDIT" pull --project proj --api-url "$API" "$@"
+	"$LOGAUDIT" pull --project proj --api-url "$API" "$@" >> pull.out
 }
 
 # 1. a first pull: every page, including the empty one with a token
@@ -181,16 +194,193 @@ GCE_METADATA_HOST=127.0.0.1:$(cat srv/port) pull --db m.db --since 2h \
     2> m.err
 is $? 0 "token from the metadata server (GCE_METADATA_HOST)"
 is "$(summary_count m.err counted)" 20 "metadata token: all entries counted"
+grep -v '^logaudit/[0-9][0-9]*\.[0-9][0-9]*\(\.[0-9][0-9]*\)\{0,1\}[-.+~0-9A-Za-z]*$' \
+    srv/user-agent.log > ua.bad
+[ -s srv/user-agent.log ] && [ ! -s ua.bad ]
+ok $? "every request, metadata too, says User-Agent: logaudit/VERSION" ||
+    diag_file ua.bad 3
 
-# 10. the tokens never reach stderr or the database files
+# 10. several token sources at once: the first that applies, in the order
+# --token-file, LOGAUDIT_ACCESS_TOKEN (not empty), --token-command, the
+# metadata server (which gives the first line of srv/token)
+printf '%s\n' tok-ORDER-metadata-41c7 "$TOKEN" tok-ORDER-file-8e2a \
+    tok-ORDER-env-b5d0 tok-ORDER-command-6f93 > srv/token
+printf 'tok-ORDER-file-8e2a\n' > order.txt
+printf '#!/bin/sh\necho tok-ORDER-command-6f93\n' > order.sh
+chmod +x order.sh
+# order_pull ENV-TOKEN ARGS...: "exit status/the sources the server saw/
+# the 401s", the sources named by the tokens they gave
+order_pull()
+{
+	: > srv/bearer.log
+	: > srv/401.log
+	_env=$1
+	shift
+	LOGAUDIT_ACCESS_TOKEN=$_env GCE_METADATA_HOST=$META \
+	    "$LOGAUDIT" pull --project proj --api-url "$API" --db o.db \
+	    --since 2h "$@" >> pull.out 2>> o.err
+	echo "$?/$(sed 's/^tok-ORDER-\([a-z]*\)-.*/\1/; t; s/.*/other/' \
+	    srv/bearer.log | sort -u | tr '\n' ' ')/$(n401)"
+}
+is "$(order_pull tok-ORDER-env-b5d0 --token-file order.txt \
+    --token-command ./order.sh)" "0/file /0" \
+    "all four sources: --token-file's token"
+is "$(order_pull tok-ORDER-env-b5d0 --token-command ./order.sh)" \
+    "0/env /0" "no --token-file: LOGAUDIT_ACCESS_TOKEN's"
+is "$(order_pull "" --token-command ./order.sh)" "0/command /0" \
+    "LOGAUDIT_ACCESS_TOKEN empty too: --token-command's"
+is "$(order_pull "")" "0/metadata /0" "none of those: the metadata server's"
+printf '%s\n' "$TOKEN" > srv/token
+
+# 11. a token is fetched again before it expires: the metadata server
+# mints tokens good for 2 s (refreshed 1 s before: min(60 s, half)); 8
+# pages of 0.8 s each take over 6 s, and no request meets a 401
+printf '2\n' > srv/expires_in
+: > srv/metadata.log
+: > srv/401.log
+printf 'sleep:0.8\n%.0s' 1 2 3 4 5 6 7 8 > srv/script
+GCE_METADATA_HOST=$META pull --db x1.db --since 2h 2> x1.err
+is $? 0 "tokens that expire in 2 s: pull succeeds"
+is "$(summary_count x1.err counted)" 20 "... and counts all 20 entries"
+nmeta=$(wc -l < srv/metadata.log | tr -d ' ')
+[ "$nmeta" -ge 4 ]
+ok $? "... fetching a new token each second or so ($nmeta tokens in all)"
+is "$(n401)" 0 "... each before the one in use expired: no 401"
+rm -f srv/expires_in
+# a second line of --token-command is the token's lifetime in seconds
+printf '#!/bin/sh\necho x >> "%s/xruns"\nprintf "%s\\n2\\n"\n' "$T" \
+    "$TOKEN" > xcmd.sh
+chmod +x xcmd.sh
+printf 'sleep:0.8\n%.0s' 1 2 3 4 5 6 > srv/script
+pull --db x2.db --since 2h --token-command "$T/xcmd.sh" 2> x2.err
+is $? 0 "--token-command with a lifetime of 2 s: pull succeeds"
+nruns=$(wc -l < xruns | tr -d ' ')
+[ "$nruns" -ge 3 ]
+ok $? "... and the command runs again before each token expires ($nruns runs)"
+: > srv/script
+
+# 12. the token file is read again once it changes, with no 401; and a
+# slow pull's command line holds no token
+: > srv/401.log
+printf '%s\n%s\n' "$TOKEN" "$OLDTOKEN" > srv/token
+printf '%s\n' "$TOKEN" > rot.txt
+: > srv/bearer.log
+printf 'sleep:0.5\n%.0s' 1 2 3 4 5 6 7 8 > srv/script
+"$LOGAUDIT" pull --project proj --api-url "$API" --db y.db --since 2h \
+    --token-file rot.txt > y.out 2> y.err &
+PULL_PID=$!
+until_ok 10 test -s srv/bearer.log	# its first request, with a token
+cat /proc/"$PULL_PID"/cmdline > y.cmdline 2>/dev/null
+core=$(sed -n 's/^Max core file size  *\([^ ]*\)  *\([^ ]*\).*/\1 \2/p' \
+    /proc/"$PULL_PID"/limits 2>/dev/null)
+printf '%s\n' "$OLDTOKEN" > rot.tmp
+mv rot.tmp rot.txt
+wait "$PULL_PID"
+is $? 0 "the token file replaced during a pull: it succeeds"
+PULL_PID=
+is "$(n401)" 0 "... with no 401"
+is "$(sed -n '1p;$p' srv/bearer.log | tr '\n' ' ')" "$TOKEN $OLDTOKEN " \
+    "... its first request with the old file's token, its last with the new"
+[ -s y.cmdline ]
+ok $? "the command line of a running pull was read"
+is "$core" "0 0" "a pull holding a token may not dump core (RLIMIT_CORE 0)"
+printf '%s\n' "$TOKEN" > srv/token
+: > srv/script
+
+# 13. a page over 64 MiB: aborted, said, not retried
+reset_requests
+printf 'huge\n' > srv/script
+LOGAUDIT_BACKOFF_MS=50 pull --db z.db --since 2h --token-file token.txt \
+    2> z.err
+is $? 2 "a page over 64 MiB: exit 2"
+grep -q "$API/v2/entries:list: the reply is larger than 67108864 bytes" z.err
+ok $? "... saying so, with the URL" || diag_file z.err
+is "$(npages)" 1 "... and not asked for again"
+: > srv/script
+
+# 14. TLS: a self-signed certificate is refused without --ca-file (exit 2
+# at once, no retries) and verified with it
+if ! command -v openssl > /dev/null 2>&1; then
+	for n in 1 2 3 4 5; do
+		skip "HTTPS test server $n" "no openssl to make a certificate"
+	done
+elif ! openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout tls.key \
+    -out tls.pem -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    > openssl.err 2>&1; then
+	diag_file openssl.err
+	for n in 1 2 3 4 5; do
+		skip "HTTPS test server $n" "openssl could not make a certificate"
+	done
+else
+	mkdir tls
+	cp srv/entries.json srv/token tls/
+	"$PYTHON3" "$TEST_SRCDIR/integration/api_server.py" tls tls.pem \
+	    tls.key 2> tls-server.err &
+	TLS_PID=$!
+	wait_port tls/port "the HTTPS test server"
+	TLS_API=https://127.0.0.1:$(cat tls/port)
+	LOGAUDIT_BACKOFF_MS=50 pull --db t1.db --since 2h \
+	    --token-file token.txt --api-url "$TLS_API" 2> t1.err
+	is $? 2 "HTTPS, a self-signed certificate, no --ca-file: exit 2"
+	grep -q "$TLS_API/v2/entries:list: the server's TLS certificate could not be verified: .*--ca-file" t1.err
+	ok $? "... saying the certificate could not be verified" ||
+	    diag_file t1.err
+	grep -q retrying t1.err
+	is $? 1 "... without retrying"
+	pull --db t2.db --since 2h --token-file token.txt \
+	    --api-url "$TLS_API" --ca-file tls.pem 2> t2.err
+	is $? 0 "... and with --ca-file naming the certificate: exit 0" ||
+	    diag_file t2.err
+	is "$(summary_count t2.err counted)" 20 "... all entries counted"
+fi
+
+# 15. --lag: an entry newer than now - lag is left out of the window (the
+# query's upper bound is before it), counted by a pull after it is older
+# than that, and once only
+"$PYTHON3" - srv/entries.json > lag.ts <<'PY'
+import json, sys, time
+now = time.time()
+ents = []
+for i, ago in enumerate((60, 0.5)):
+    ts = now - ago
+    t = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + \
+        ".%06dZ" % int((ts % 1) * 1e6)
+    ents.append({"insertId": "lag-%d" % i,
+        "logName": "projects/proj/logs/run.googleapis.com%2Fstderr",
+        "resource": {"type": "cloud_run_revision", "labels": {
+            "project_id": "proj", "location": "eu", "service_name": "api",
+            "revision_name": "api-00003-ccc"}},
+        "timestamp": t, "receiveTimestamp": t, "severity": "ERROR",
+        "textPayload": "upstream connect error %d" % i})
+json.dump(ents, open(sys.argv[1] + ".tmp", "w"))
+__import__("os").rename(sys.argv[1] + ".tmp", sys.argv[1])
+print(ents[1]["timestamp"])
+PY
+reset_requests
+pull --db lag.db --lag 4s --token-file token.txt 2> lag1.err
+is "$(summary_count lag1.err counted)" 1 "--lag 4s: the entry of 0.5 s ago is not counted yet"
+to=$(sed -n '1s/.*timestamp<\\"\([^\\]*\)\\".*/\1/p' srv/requests.jsonl)
+[ -n "$to" ] && [ "$to" != "$(cat lag.ts)" ] &&
+    [ "$(printf '%s\n' "$to" "$(cat lag.ts)" | sort | head -n 1)" = "$to" ]
+ok $? "... the query's upper bound ($to) is before it"
+sleep 4
+pull --db lag.db --lag 4s --token-file token.txt 2> lag2.err
+is "$(summary_count lag2.err counted)" 1 "once older than the lag, the next pull counts it"
+pull --db lag.db --lag 4s --token-file token.txt 2> lag3.err
+is "$(summary_count lag3.err counted)" 0 "... and the one after that, not again"
+is "$(rev_total lag.db entries)" 2 "the store holds each entry once"
+
+# 16. the tokens never reach stdout, stderr, the database files or a
+# running pull's command line
 found=0
-for f in *.err *.db *.db-wal; do
+for f in *.err *.out *.cmdline *.db *.db-wal; do
 	[ -f "$f" ] || continue
-	if grep -a -q -e "$TOKEN" -e "$OLDTOKEN" "$f"; then
+	if grep -a -q -e "$TOKEN" -e "$OLDTOKEN" -e tok-ORDER -e tok-MINTED \
+	    "$f"; then
 		diag "a token in $f"
 		found=1
 	fi
 done
-is $found 0 "no token in stderr or the database files"
+is $found 0 "no token in stdout, stderr, the database files or /proc/PID/cmdline"
 
 done_testing

@@ -28,7 +28,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <getopt.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,7 +159,7 @@ follow_usage(FILE *f)
 	    "\n"
 	    "Follow Cloud Logging exports as they are written and count them\n"
 	    "into the database like ingest, until SIGTERM or SIGINT.  Each PATH\n"
-	    "is a file, a directory or - (stdin).\n"
+	    "is a file, a directory, a pattern or - (stdin).\n"
 	    "\n"
 	    "A file is followed like tail -F: what is appended is read; a\n"
 	    "rename (rotation) is noticed, the old file read to its end and the\n"
@@ -170,6 +172,14 @@ follow_usage(FILE *f)
 	    "for --idle is closed, and opened again when it grows; a file\n"
 	    "renamed inside the directory keeps its place.  stdin is read to\n"
 	    "its end (followed alone, the daemon then exits).\n"
+	    "\n"
+	    "A PATH with *, ? or [ in it is a pattern, as the shell's (quote it:\n"
+	    "'logs/*.json'): each file or directory it matches is followed as\n"
+	    "if named, and it is matched again at every full check and when a\n"
+	    "name appears in a directory it matches in, so that files created\n"
+	    "later are followed too (with wildcards in a directory part, a new\n"
+	    "directory is found by the next full check).  A pattern that matches\n"
+	    "nothing yet is waited for, like a missing file.\n"
 	    "\n"
 	    "Where each file stands is committed with the counts it produced:\n"
 	    "after a crash or restart a file resumes just past the last entry\n"
@@ -1076,6 +1086,64 @@ follow_recover(struct follower *fw, const char *path)
 }
 
 static int
+path_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+/*
+ * follow_recover() for each path the pattern matches now, and for each
+ * path it matches that a row names (a file it matched rotated away or
+ * deleted while we were down), the rows found under the directory the
+ * pattern starts with.  A pattern without one (*.log) has only the
+ * paths it matches now.
+ */
+static int
+follow_recover_pattern(struct follower *fw, const char *pattern)
+{
+	struct store_source	*v = NULL;
+	glob_t			 g;
+	char			**paths, *dir = NULL, *cause = NULL;
+	const char		*slash;
+	size_t			 n = 0, npaths = 0, i;
+	int			 rv = 0;
+
+	memset(&g, 0, sizeof(g));
+	if (glob(pattern, 0, NULL, &g) != 0)
+		g.gl_pathc = 0;
+	/* the directories before the first wildcard */
+	slash = pattern + strcspn(pattern, "*?[\\");
+	while (slash > pattern && *slash != '/')
+		slash--;
+	if (*slash == '/')
+		dir = xstrndup(pattern, slash == pattern ? 1 :
+		    (size_t)(slash - pattern));
+	if (dir != NULL && store_sources_at(fw->st, strcmp(dir, "/") == 0 ?
+	    "" : dir, 1, &v, &n, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		free(dir);
+		globfree(&g);
+		return (-1);
+	}
+	paths = xreallocarray(NULL, g.gl_pathc + n + 1, sizeof(*paths));
+	for (i = 0; i < g.gl_pathc; i++)
+		paths[npaths++] = g.gl_pathv[i];
+	for (i = 0; i < n; i++)
+		if (fnmatch(pattern, v[i].path, FNM_PATHNAME | FNM_PERIOD) == 0)
+			paths[npaths++] = v[i].path;
+	qsort(paths, npaths, sizeof(*paths), path_cmp);
+	for (i = 0; rv == 0 && i < npaths; i++)
+		if (i == 0 || strcmp(paths[i], paths[i - 1]) != 0)
+			rv = follow_recover(fw, paths[i]);
+	free(paths);
+	store_sources_free(v, n);
+	free(dir);
+	globfree(&g);
+	return (rv);
+}
+
+static int
 follow_parse_duration(const char *opt, const char *arg, int64_t *ns)
 {
 	if (duration_parse(arg, ns) == -1 || *ns <= 0) {
@@ -1663,11 +1731,23 @@ cmd_follow(int argc, char **argv)
 		return (EXIT_ERROR);
 	}
 	if (check) {
-		for (i = 0; i < argc; i++)
-			if (strcmp(argv[i], "-") != 0 &&
-			    stat(argv[i], &st) == -1)
-				log_warnx("%s: %s (follow waits for it)",
-				    argv[i], strerror(errno));
+		for (i = 0; i < argc; i++) {
+			glob_t	g;
+
+			if (strcmp(argv[i], "-") == 0)
+				continue;
+			if (!tail_is_pattern(argv[i])) {
+				if (stat(argv[i], &st) == -1)
+					log_warnx("%s: %s (follow waits for "
+					    "it)", argv[i], strerror(errno));
+				continue;
+			}
+			memset(&g, 0, sizeof(g));
+			if (glob(argv[i], 0, NULL, &g) != 0)
+				log_warnx("%s: no match (follow waits for "
+				    "one)", argv[i]);
+			globfree(&g);
+		}
 		printf("options ok; catalogue %s, %zu patterns; %zu webhook "
 		    "target%s\n", catalogue_version(cat), catalogue_size(cat),
 		    fw.targets != NULL ? fw.targets->n : 0,
@@ -1748,8 +1828,9 @@ cmd_follow(int argc, char **argv)
 		xasprintf(&s, "%s %s", source, argv[i]);
 		free(source);
 		source = s;
-		if (strcmp(argv[i], "-") != 0 &&
-		    follow_recover(&fw, argv[i]) == -1) {
+		if (strcmp(argv[i], "-") != 0 && (tail_is_pattern(argv[i]) ?
+		    follow_recover_pattern(&fw, argv[i]) :
+		    follow_recover(&fw, argv[i])) == -1) {
 			free(source);
 			rv = EXIT_ERROR;
 			goto out;

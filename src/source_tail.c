@@ -18,6 +18,12 @@
  * overflow) costs a full check and nothing else.  Directories are watched
  * rather than files: a watch on a file would follow it when it is renamed
  * away, and rotation is a rename.
+ *
+ * A pattern is a watch that makes others: each path it matches becomes a
+ * watch of its own, as if given by name (its kid), and a kid whose path
+ * is gone and no longer matches is dropped.  The pattern, not each kid,
+ * watches the directories its matches are in, so one event there costs
+ * one name match, whatever the number of kids.
  */
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -27,6 +33,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <glob.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -63,6 +71,7 @@
 
 enum watch_kind {
 	W_PATH,			/* a file, or a directory once it exists */
+	W_GLOB,			/* a pattern: each match is a W_PATH kid */
 	W_STDIN
 };
 
@@ -97,6 +106,13 @@ struct watch {
 	int		 remote;	/* the directory is on a remote fs */
 	int		 remote_said;	/* ... and the log said so */
 	int64_t		 walk_ns;	/* monotonic: the last check */
+	/* a pattern's */
+	const char	*base;		/* its last component, in path */
+	struct watch	**kids;		/* the matches' watches, by path */
+	size_t		 nkids;
+	/* a kid's */
+	struct watch	*glob;		/* the pattern that made it */
+	int		 matched;	/* by the pattern's last expansion */
 };
 
 /*
@@ -492,10 +508,49 @@ tfile_seen_at(struct tail *t, struct tfile *f, const struct stat *st)
 	tfile_check(t, f, st);
 }
 
+static void	dir_rehash(struct tail *, struct watch *);
+
+/*
+ * The file st, drained as rotated away from another followed path, is at
+ * w's path, which is followed too (app.log renamed to app.log.1, both
+ * matched by app.log*): it is w's file now, from where it stands.  Else,
+ * once drained and forgotten, w would read it again from its start.
+ */
+static struct tfile *
+tfile_adopt(struct tail *t, struct watch *w, const struct stat *st)
+{
+	struct tfile	*f;
+	struct watch	*was;
+	size_t		 i;
+
+	for (i = 0; i < t->nfiles; i++) {
+		f = t->files[i];
+		if (f->dead || !f->pub.is_rotated || f->fd == -1 ||
+		    f->pub.device != (uint64_t)st->st_dev ||
+		    f->pub.inode != (uint64_t)st->st_ino)
+			continue;
+		log_info("%s: renamed to %s", f->name, w->path);
+		free(f->path);
+		free(f->name);
+		f->path = xstrdup(w->path);
+		f->name = xstrdup(w->path);
+		f->pub.path = f->path;
+		f->pub.name = f->name;
+		f->pub.is_rotated = 0;
+		f->in_dir = 0;
+		was = f->w;
+		f->w = w;
+		if (was != NULL && was->map != NULL)
+			dir_rehash(t, was);
+		return (f);
+	}
+	return (NULL);
+}
+
 static void
 watch_file(struct tail *t, struct watch *w, const struct stat *st)
 {
-	struct tfile	*f = w->cur;
+	struct tfile	*f = w->cur, *o;
 
 	if (f != NULL && f->fd != -1 &&
 	    (f->pub.device != (uint64_t)st->st_dev ||
@@ -503,6 +558,13 @@ watch_file(struct tail *t, struct watch *w, const struct stat *st)
 		/* inode changed: rotated; the old fd drains meanwhile */
 		tfile_rotated(f);
 		f = w->cur = NULL;
+	}
+	/* one never opened ("already followed") gives way too */
+	if ((f == NULL || (f->fd == -1 && f->pub.user == NULL)) &&
+	    (o = tfile_adopt(t, w, st)) != NULL) {
+		if (f != NULL)
+			tfile_close(t, f, 1);
+		f = w->cur = o;
 	}
 	if (f == NULL)
 		f = w->cur = tfile_new(t, w, w->path, w->path);
@@ -524,8 +586,6 @@ dir_lookup(struct watch *w, const char *path, uint64_t *hp)
 			return (f);
 	return (NULL);
 }
-
-static void	dir_rehash(struct tail *, struct watch *);
 
 /*
  * A file of the directory known under another name with st's inode, whose
@@ -827,6 +887,38 @@ ino_watch_parent(struct tail *t, struct watch *w)
 	return (rv);
 }
 
+static struct watch	*glob_kid(const struct watch *, const char *);
+
+/*
+ * An event in a directory where pattern w is matched: a name it matches
+ * makes that match due, and the pattern too when the name comes or goes
+ * (expanded first, it drops a match that is gone before the match's own
+ * check calls it missing).  Returns 1 if anything.
+ */
+static int
+glob_event(struct watch *w, const struct inw *iw,
+    const struct inotify_event *ev)
+{
+	struct watch	*kid;
+	char		*path;
+
+	if (ev->len == 0 || ev->name[0] == '\0') {
+		w->due = 1;	/* the directory itself */
+		return (1);
+	}
+	if (fnmatch(w->base, ev->name, FNM_PERIOD) != 0)
+		return (0);
+	xasprintf(&path, "%s%s", iw->prefix, ev->name);
+	kid = glob_kid(w, path);
+	free(path);
+	if (kid != NULL)
+		kid->due = 1;
+	if (kid == NULL || (ev->mask & (IN_CREATE | IN_DELETE |
+	    IN_MOVED_FROM | IN_MOVED_TO)) != 0)
+		w->due = 1;
+	return (1);
+}
+
 /* An event of iw's directory: what it makes due.  Returns 1 if anything. */
 static int
 ino_event(struct tail *t, struct inw *iw, const struct inotify_event *ev)
@@ -840,6 +932,8 @@ ino_event(struct tail *t, struct inw *iw, const struct inotify_event *ev)
 		w->due = 1;	/* the directory itself */
 		return (1);
 	}
+	if (iw->is_parent && w->kind == W_GLOB)
+		return (glob_event(w, iw, ev));
 	if (iw->is_parent) {
 		/* a directory of other files: only w's name matters */
 		if (strcmp(w->path + iw->prefix_len, ev->name) != 0)
@@ -1047,7 +1141,8 @@ watch_parent(struct tail *t, struct watch *w)
 {
 	struct stat	st;
 
-	switch (ino_watch_parent(t, w)) {
+	/* a pattern's match: the pattern watches the directory */
+	switch (w->glob != NULL ? 0 : ino_watch_parent(t, w)) {
 	case 1:
 		w->due = 1;
 		break;
@@ -1062,6 +1157,255 @@ watch_parent(struct tail *t, struct watch *w)
 		w->polled = 1;
 }
 
+static struct watch *
+watch_new(struct tail *t, const char *path)
+{
+	struct watch	*w;
+
+	w = xcalloc(1, sizeof(*w));
+	w->path = xstrdup(path);
+	w->kind = W_PATH;
+	t->watches = xreallocarray(t->watches, t->nwatches + 1,
+	    sizeof(*t->watches));
+	t->watches[t->nwatches++] = w;
+	return (w);
+}
+
+int
+tail_is_pattern(const char *path)
+{
+	return (strpbrk(path, "*?[") != NULL);
+}
+
+static int
+kid_cmp(const void *key, const void *elem)
+{
+	const struct watch	*const *kid = elem;
+
+	return (strcmp(key, (*kid)->path));
+}
+
+/* Pattern w's match at path, or NULL. */
+static struct watch *
+glob_kid(const struct watch *w, const char *path)
+{
+	struct watch	**kid;
+
+	if (w->nkids == 0)
+		return (NULL);
+	kid = bsearch(path, w->kids, w->nkids, sizeof(*w->kids), kid_cmp);
+	return (kid != NULL ? *kid : NULL);
+}
+
+/* A new match of w: a watch of its own, checked at this poll. */
+static struct watch *
+glob_kid_new(struct tail *t, struct watch *w, const char *path)
+{
+	struct watch	*kid;
+	size_t		 at;
+
+	for (at = 0; at < w->nkids && strcmp(w->kids[at]->path, path) < 0;
+	    at++)
+		;
+	kid = watch_new(t, path);
+	kid->glob = w;
+	kid->due = 1;
+	w->kids = xreallocarray(w->kids, w->nkids + 1, sizeof(*w->kids));
+	memmove(&w->kids[at + 1], &w->kids[at],
+	    (w->nkids - at) * sizeof(*w->kids));
+	w->kids[at] = kid;
+	w->nkids++;
+	log_info("%s: matches %s", w->path, path);
+	return (kid);
+}
+
+/* Take iw out, and the kernel's watch with the last one to use it. */
+static void
+ino_unwatch(struct tail *t, struct inw *iw)
+{
+	int	wd = iw->wd;
+	size_t	i;
+
+	inw_del(t, iw);
+	if ((i = inw_by_wd(t, wd)) >= t->ninw || t->by_wd[i]->wd != wd)
+		(void)inotify_rm_watch(t->ifd, wd);
+}
+
+/*
+ * Drop kid, a pattern's match that is gone and no longer matches, as a
+ * file deleted from a followed directory: what is open drains, the rest
+ * is forgotten.  Only from its pattern's glob_poll(): kids come after
+ * their pattern in t->watches, so tail_poll()'s walk of it holds.
+ */
+static void
+watch_drop(struct tail *t, struct watch *kid)
+{
+	size_t	i;
+
+	for (i = 0; i < t->nfiles; i++) {
+		struct tfile	*f = t->files[i];
+
+		if (f->w != kid || f->dead)
+			continue;
+		if (f->fd != -1)
+			tfile_rotated(f);
+		else
+			tfile_close(t, f, 1);
+		f->w = NULL;
+	}
+	for (i = t->ninw; i-- > 0;)
+		if (t->by_wd[i]->w == kid)
+			ino_unwatch(t, t->by_wd[i]);
+	for (i = 0; t->watches[i] != kid; i++)
+		;
+	memmove(&t->watches[i], &t->watches[i + 1],
+	    (t->nwatches - i - 1) * sizeof(*t->watches));
+	t->nwatches--;
+	log_info("%s: gone", kid->path);
+	hmap_free(kid->map);
+	free(kid->path);
+	free(kid);
+}
+
+/* Watch dir, where pattern w's last component is matched. */
+static void
+glob_watch_dir(struct tail *t, struct watch *w, const char *dir,
+    const char *prefix)
+{
+	if (ino_watch(t, w, dir, -1, prefix, 1) < 0)
+		w->polled = 1;	/* not there yet, remote, no watches left */
+}
+
+/*
+ * Watch the directories where w's last component is matched: the one its
+ * path names, or with wildcards in it, each that matches now (one that
+ * appears later is found by the next full check; while none does, w is
+ * polled, as a path whose directory is not there yet).
+ */
+static void
+glob_watch_dirs(struct tail *t, struct watch *w)
+{
+	glob_t	 g;
+	char	*dir, *prefix;
+	size_t	 i, len;
+	int	 found = 0;
+
+	if (w->base == w->path) {
+		glob_watch_dir(t, w, ".", "");
+		return;
+	}
+	prefix = xstrndup(w->path, (size_t)(w->base - w->path));
+	if (strpbrk(prefix, "*?[\\") == NULL) {
+		dir = xstrndup(prefix, prefix[1] == '\0' ? 1 :
+		    strlen(prefix) - 1);
+		glob_watch_dir(t, w, dir, prefix);
+		free(dir);
+		free(prefix);
+		return;
+	}
+	/* GLOB_MARK: a directory's name ends in '/', a prefix already */
+	memset(&g, 0, sizeof(g));
+	if (glob(prefix, GLOB_MARK | GLOB_NOSORT, NULL, &g) == 0) {
+		for (i = 0; i < g.gl_pathc; i++) {
+			len = strlen(g.gl_pathv[i]);
+			if (len < 2 || g.gl_pathv[i][len - 1] != '/')
+				continue;
+			dir = xstrndup(g.gl_pathv[i], len - 1);
+			glob_watch_dir(t, w, dir, g.gl_pathv[i]);
+			free(dir);
+			found = 1;
+		}
+	}
+	if (!found)
+		w->polled = 1;
+	globfree(&g);
+	free(prefix);
+}
+
+/* Is path, matched by a pattern, one never to follow (tail_exclude())? */
+static int
+glob_excluded(const struct tail *t, const char *path)
+{
+	struct stat	 st;
+	const char	*slash;
+	char		*dir;
+	int		 rv;
+
+	if (t->nexcludes == 0)
+		return (0);
+	if ((slash = strrchr(path, '/')) == NULL)
+		dir = xstrdup(".");
+	else
+		dir = xstrndup(path, slash == path ? 1 :
+		    (size_t)(slash - path));
+	rv = stat(dir, &st) == 0 && excluded(t, (uint64_t)st.st_dev,
+	    (uint64_t)st.st_ino, slash != NULL ? slash + 1 : path);
+	free(dir);
+	return (rv);
+}
+
+static int
+path_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+/*
+ * Expand pattern w: a path it matches and that is not a kid yet becomes
+ * one, checked at this poll; a kid it no longer matches whose path is gone
+ * is dropped (one still there but unlisted -- its directory unreadable --
+ * stays, and its own check says what is wrong).
+ */
+static void
+glob_poll(struct tail *t, struct watch *w)
+{
+	struct stat	 st;
+	struct watch	*kid;
+	glob_t		 g;
+	size_t		 i;
+	int		 rv;
+
+	w->polled = 0;
+	w->walk_ns = mono_ns();
+	glob_watch_dirs(t, w);
+	memset(&g, 0, sizeof(g));
+	if ((rv = glob(w->path, GLOB_NOSORT, NULL, &g)) == GLOB_NOSPACE) {
+		log_warnx("%s: out of memory expanding it: retrying", w->path);
+		globfree(&g);
+		return;		/* keep what we know */
+	}
+	for (i = 0; i < w->nkids; i++)
+		w->kids[i]->matched = 0;
+	if (rv == 0)	/* in order, so that kids are added in order */
+		qsort(g.gl_pathv, g.gl_pathc, sizeof(*g.gl_pathv), path_cmp);
+	for (i = 0; rv == 0 && i < g.gl_pathc; i++) {
+		if (glob_excluded(t, g.gl_pathv[i]))
+			continue;
+		if ((kid = glob_kid(w, g.gl_pathv[i])) == NULL)
+			kid = glob_kid_new(t, w, g.gl_pathv[i]);
+		kid->matched = 1;
+	}
+	globfree(&g);
+	for (i = 0; i < w->nkids;) {
+		kid = w->kids[i];
+		if (kid->matched || stat(kid->path, &st) == 0 ||
+		    (errno != ENOENT && errno != ENOTDIR)) {
+			i++;
+			continue;
+		}
+		memmove(&w->kids[i], &w->kids[i + 1],
+		    (w->nkids - i - 1) * sizeof(*w->kids));
+		w->nkids--;
+		watch_drop(t, kid);
+	}
+	if (w->nkids == 0 && w->problem == 0)
+		log_warnx("%s: no match: waiting for one", w->path);
+	else if (w->nkids > 0 && w->problem != 0)
+		log_warnx("%s: matches %zu path%s now", w->path, w->nkids,
+		    w->nkids == 1 ? "" : "s");
+	w->problem = w->nkids == 0 ? ENOENT : 0;
+}
+
 static void
 watch_poll(struct tail *t, struct watch *w)
 {
@@ -1070,6 +1414,10 @@ watch_poll(struct tail *t, struct watch *w)
 
 	if (w->kind == W_STDIN)
 		return;
+	if (w->kind == W_GLOB) {
+		glob_poll(t, w);
+		return;
+	}
 	w->polled = 0;
 	w->walk_ns = mono_ns();
 	if (stat(w->path, &st) == -1) {
@@ -1079,7 +1427,9 @@ watch_poll(struct tail *t, struct watch *w)
 		else if (w->cur != NULL)
 			tfile_close(t, w->cur, 1);
 		w->cur = NULL;
-		report(&w->problem, w->path, err, NULL);
+		/* a match gone is the pattern's to drop, not to wait for */
+		if (w->glob == NULL || err != ENOENT)
+			report(&w->problem, w->path, err, NULL);
 		watch_parent(t, w);
 		return;
 	}
@@ -1130,7 +1480,7 @@ tail_polled(const struct tail *t)
 	size_t	i;
 
 	for (i = 0; i < t->nwatches; i++)
-		if (t->watches[i]->kind == W_PATH &&
+		if (t->watches[i]->kind != W_STDIN &&
 		    (t->ifd == -1 || t->watches[i]->polled))
 			return (1);
 	return (0);
@@ -1237,12 +1587,16 @@ tail_add(struct tail *t, const char *path)
 	struct tfile	*f;
 	char		*prefix;
 
-	w = xcalloc(1, sizeof(*w));
-	w->path = xstrdup(path);
-	w->kind = strcmp(path, "-") == 0 ? W_STDIN : W_PATH;
-	t->watches = xreallocarray(t->watches, t->nwatches + 1,
-	    sizeof(*t->watches));
-	t->watches[t->nwatches++] = w;
+	w = watch_new(t, path);
+	if (strcmp(path, "-") == 0)
+		w->kind = W_STDIN;
+	else if (tail_is_pattern(path)) {
+		w->kind = W_GLOB;
+		w->base = strrchr(w->path, '/') != NULL ?
+		    strrchr(w->path, '/') + 1 : w->path;
+		glob_watch_dirs(t, w);
+		return;
+	}
 	if (w->kind != W_STDIN) {
 		/*
 		 * Watch now, opening nothing: tail_uses_inotify() can tell
@@ -1520,6 +1874,7 @@ tail_free(struct tail *t)
 		close(t->ifd);
 	for (i = 0; i < t->nwatches; i++) {
 		hmap_free(t->watches[i]->map);
+		free(t->watches[i]->kids);
 		free(t->watches[i]->path);
 		free(t->watches[i]);
 	}

@@ -8,7 +8,10 @@
  * read again from the start; a file that does not exist yet is waited
  * for.  A directory is walked at every check, recursively, and every
  * regular file in it is followed the same way; a file idle at its end for
- * the idle period is closed, so old shards hold no descriptors.
+ * the idle period is closed, so old shards hold no descriptors.  A
+ * pattern (a path with *, ? or [ in it, glob(7)) is expanded at every
+ * check, and each path it matches, file or directory, is followed as if
+ * given; a match that is gone and no longer matches is forgotten.
  *
  * When to check is told by inotify where it can be used: the directory
  * holding each followed file, and every directory of a followed tree,
@@ -94,11 +97,15 @@ void		 tail_free(struct tail *);
 
 /*
  * Follow path: "-" for stdin, a directory (every regular file under it,
- * recursively, but names starting with '.'), or a file, which need not
- * exist yet.  Nothing is opened before the first tail_poll() (the
- * directory, or the one holding the file, is watched at once).
+ * recursively, but names starting with '.'), a file, which need not
+ * exist yet, or a pattern (tail_is_pattern()), which need match nothing
+ * yet.  Nothing is opened before the first tail_poll() (the directory, or
+ * the one holding the file or the pattern's matches, is watched at once).
  */
 void		 tail_add(struct tail *, const char *path);
+
+/* Is path a pattern to expand: does it hold *, ? or [ ? */
+int		 tail_is_pattern(const char *path);
 
 /*
  * Never follow files whose name starts with path's last component in

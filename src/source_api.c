@@ -39,7 +39,7 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define API_PAGE_SIZE		1000
+#define API_PAGE_SIZE		1000	/* entries a page, the API's most */
 #define API_FIRST_DEFAULT	(3600LL * NS_PER_SEC)	/* no mark: last hour */
 #define API_TRIES_MAX		10
 #define API_BACKOFF_MS		1000	/* first wait; LOGAUDIT_BACKOFF_MS */
@@ -121,6 +121,8 @@ struct api_source {
 	unsigned		 problems_shown;
 
 	/* the page being read */
+	int			 page_size;	/* entries asked for: halved
+						   after a page too large */
 	struct entry_reader	*r;
 	uint64_t		 page_bytes;
 	int64_t			 page_start;	/* offset of its first
@@ -620,7 +622,7 @@ api_body(const void *buf, size_t len, void *arg)
 /* The entries:list request body; caller frees. */
 static char *
 api_request_body(const char *project, const char *filter,
-    const char *page_token)
+    const char *page_token, int page_size)
 {
 	yajl_gen		 g;
 	const unsigned char	*buf;
@@ -643,7 +645,7 @@ api_request_body(const char *project, const char *filter,
 	yajl_gen_string(g, (const unsigned char *)"orderBy", 7);
 	yajl_gen_string(g, (const unsigned char *)"timestamp asc", 13);
 	yajl_gen_string(g, (const unsigned char *)"pageSize", 8);
-	yajl_gen_integer(g, API_PAGE_SIZE);
+	yajl_gen_integer(g, page_size);
 	if (page_token != NULL) {
 		yajl_gen_string(g, (const unsigned char *)"pageToken", 9);
 		yajl_gen_string(g, (const unsigned char *)page_token,
@@ -733,6 +735,17 @@ api_attempt(struct api_source *src, const char *body, int *refreshed,
 			    msg);
 			src->status = API_REFUSED;
 			free(msg);
+		} else if (res.is_too_large && src->page_size > 1) {
+			/*
+			 * Entries of up to 256 KB make a page of 1000 far
+			 * larger than the cap: ask for fewer, at once (the
+			 * entries read so far are met again and deduplicated).
+			 */
+			src->page_size /= 2;
+			log_warnx("%s: %s; asking for %d entries a page",
+			    src->name, msg, src->page_size);
+			free(msg);
+			o = API_RETRY;
 		} else if (res.is_too_large) {
 			log_warnx("%s: %s", src->name, msg);
 			free(msg);
@@ -819,19 +832,24 @@ out:
 }
 
 /*
- * Fetch one page, retrying 429, 5xx and network errors with backoff
- * (logged once per episode) and a 401 once after a token refresh.
+ * Fetch the page of token (NULL: the first), retrying 429, 5xx and network
+ * errors with backoff (logged once per episode), a 401 once after a token
+ * refresh, and a page too large at once with half as many entries.
  * Returns 0, or -1 (said why, src->status set).
  */
 static int
-api_page(struct api_source *src, const char *body)
+api_page(struct api_source *src, const char *token)
 {
 	enum api_outcome	 o;
-	char			*why = NULL;
+	char			*why = NULL, *body;
 	int			 tries = 0, refreshed = 0, episode = 0;
 
 	for (;;) {
+		/* again each time: a page too large asks for fewer entries */
+		body = api_request_body(src->project, src->filter, token,
+		    src->page_size);
 		o = api_attempt(src, body, &refreshed, &why);
+		free(body);
 		if (o == API_PAGE_OK) {
 			if (episode)
 				log_warnx("%s: recovered after %d retries",
@@ -938,6 +956,7 @@ api_source_new(const struct api_config *cfg, struct store *st,
 		src->auth.command = xstrdup(cfg->token_command);
 	src->key = api_mark_key(cfg->project, src->user_filter);
 	src->lag_ns = cfg->lag_ns;
+	src->page_size = API_PAGE_SIZE;
 	src->overlap_ns = cfg->overlap_ns;
 	src->stop = cfg->stop;
 	src->report_problem = cfg->report_problem;
@@ -1018,8 +1037,8 @@ api_source_window(struct api_source *src)
 enum api_status
 api_source_read(struct api_source *src, struct store_progress *prog)
 {
-	char		*body, *token = NULL, *cause = NULL;
-	int		 pages = 0, rv;
+	char		*token = NULL, *cause = NULL;
+	int		 pages = 0, rv, rc;
 	uint64_t	 bytes = prog->bytes;
 	enum api_status	 status = API_OK;
 
@@ -1042,15 +1061,13 @@ api_source_read(struct api_source *src, struct store_progress *prog)
 	src->max_ts = TIME_NONE;
 	log_info("%s: reading %s to %s", src->name, src->tfrom, src->tto);
 	do {
-		body = api_request_body(src->project, src->filter, token);
+		rc = api_page(src, token);
 		free(token);
 		token = NULL;
-		if (api_page(src, body) == -1) {
-			free(body);
+		if (rc == -1) {
 			status = src->status;
 			break;
 		}
-		free(body);
 		pages++;
 		token = src->next_token;
 		src->next_token = NULL;

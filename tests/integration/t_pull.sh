@@ -14,7 +14,8 @@
 # command, metadata); a token is fetched again before it expires (the
 # metadata server's expires_in, a second line of --token-command) and the
 # token file read again once it changes, with no 401; every request says
-# User-Agent: logaudit/VERSION; a page over 64 MiB is refused at once; an
+# User-Agent: logaudit/VERSION; a page over 64 MiB is asked for again with
+# half the entries; an
 # HTTPS server with a self-signed certificate is refused (exit 2, no
 # retries) without --ca-file and read with it; an entry newer than --lag
 # is left to the next pull, and counted once; and no token reaches
@@ -287,15 +288,26 @@ is "$core" "0 0" "a pull holding a token may not dump core (RLIMIT_CORE 0)"
 printf '%s\n' "$TOKEN" > srv/token
 : > srv/script
 
-# 13. a page over 64 MiB: aborted, said, not retried
+# 13. pages over 64 MiB: asked for again at once with half the entries
+# until one fits (1000, 500, then 250 a page), counting as a normal pull
 reset_requests
-printf 'huge\n' > srv/script
-LOGAUDIT_BACKOFF_MS=50 pull --db z.db --since 2h --token-file token.txt \
-    2> z.err
-is $? 2 "a page over 64 MiB: exit 2"
-grep -q "$API/v2/entries:list: the reply is larger than 67108864 bytes" z.err
-ok $? "... saying so, with the URL" || diag_file z.err
-is "$(npages)" 1 "... and not asked for again"
+printf 'huge\nhuge\n' > srv/script
+pull --db z.db --token-file token.txt 2> z.err
+is $? 0 "pages over 64 MiB: exit 0 once a smaller page fits" ||
+    diag_file z.err
+grep -q "$API/v2/entries:list: the reply is larger than 67108864 bytes (64 MiB): not read; asking for 500 entries a page" z.err
+ok $? "... saying so, with the URL and the new page size" || diag_file z.err
+grep -q "asking for 250 entries a page" z.err
+ok $? "... halving again while a page is too large"
+is "$("$PYTHON3" -c '
+import json, sys
+print(" ".join(str(json.loads(l)["pageSize"]) for l in open(sys.argv[1])))' \
+    srv/requests.jsonl | cut -d' ' -f1-4)" "1000 500 250 250" \
+    "... the page asked for again with 500, then 250, and 250 after it"
+is "$(db_value z.db "$Q")" "$(db_value i.db "$Q")" \
+    "... pattern counts equal ingest's"
+is "$(rev_total z.db entries)" "$(rev_total i.db entries)" \
+    "... entries equal ingest's: what the cut pages read is not counted twice"
 : > srv/script
 
 # 14. TLS: a self-signed certificate is refused without --ca-file (exit 2

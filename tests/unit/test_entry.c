@@ -510,6 +510,36 @@ test_is_problem(void)
 	e.message.p = "INFO:     1.2.3.4:0 - \"GET /x HTTP/1.1\" 200 OK";
 	e.message.len = strlen(e.message.p);
 	ok(!entry_is_problem(&e, 400), "a 200 access line: not");
+	{
+		/* every word, in any case, at the start, inside, at the end;
+		 * a word cut by the end of the message is none */
+		static const char *yes[] = { "ERROR", "an Exception", "job FAILED",
+		    "Fatal", "Traceback (most", "kernel panic", "conn refused",
+		    "access DeNiEd", "xerror", "deniedx" };
+		static const char *no[] = { "erro", "denie", "exceptio",
+		    "tracebac", "refuse", "fata", "pani", "faile", "" };
+		char	name[64];
+		size_t	i;
+
+		for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+			e.message.p = yes[i];
+			e.message.len = strlen(yes[i]);
+			snprintf(name, sizeof(name), "problem word: \"%s\"",
+			    yes[i]);
+			ok(entry_is_problem(&e, 400), name);
+		}
+		for (i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+			/* the word cut short by the length, not by a NUL */
+			e.message.p = "errordeniedexceptiontracebackrefusedfatal"
+			    "panicfailed";
+			e.message.p = strstr(e.message.p, no[i][0] != '\0' ?
+			    no[i] : "error");
+			e.message.len = strlen(no[i]);
+			snprintf(name, sizeof(name), "cut short: \"%s\"",
+			    no[i]);
+			ok(!entry_is_problem(&e, 400), name);
+		}
+	}
 	e.severity = 200;
 	e.message.p = "request failed";
 	e.message.len = 14;

@@ -9,7 +9,9 @@
 # the largest RSS of the second half of the run may exceed the largest of
 # the first half by at most BENCH_SOAK_GROWTH_KIB (default 4096).
 #
-# Run from the build directory (it uses ./logaudit).  Environment:
+# Run from the build directory (it uses ./logaudit, and the source tree's
+# tests/integration/follow_rss.py, shared with t_follow_memory.sh).
+# Environment:
 #   BENCH_SOAK_SEC          seconds of writing (default 60)
 #   BENCH_SOAK_RATE         entries written per second (default 20000)
 #   BENCH_SOAK_GROWTH_KIB   allowed RSS growth, second half over first
@@ -37,14 +39,19 @@ unset LOGAUDIT_DB || true
 [ -x ./logaudit ] || { echo "bench: no ./logaudit here: run make" >&2; exit 1; }
 command -v "$PYTHON3" >/dev/null 2>&1 ||
 	{ echo "bench: python3 not found" >&2; exit 1; }
+[ -r "$top_srcdir/tests/integration/follow_rss.py" ] ||
+	{ echo "bench: no $top_srcdir/tests/integration/follow_rss.py" >&2; exit 1; }
 mkdir -p "$BENCH_DIR"
 work=$(mktemp -d "$BENCH_DIR/soak.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
-"$PYTHON3" - "$(pwd)/logaudit" "$work" "$BENCH_SOAK_SEC" \
+PYTHONPATH="$top_srcdir/tests/integration${PYTHONPATH:+:$PYTHONPATH}" \
+    PYTHONDONTWRITEBYTECODE=1 \
+    "$PYTHON3" - "$(pwd)/logaudit" "$work" "$BENCH_SOAK_SEC" \
     "$BENCH_SOAK_GROWTH_KIB" "$BENCH_SOAK_RATE" $BENCH_SOAK_FOLLOW_OPTS <<'PY'
-import os, signal, sqlite3, subprocess, sys, threading, time
+import os, signal, subprocess, sys, threading, time
+from follow_rss import rss, counted
 
 logaudit, work, seconds, growth, rate = sys.argv[1], sys.argv[2], \
     float(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
@@ -114,23 +121,6 @@ def writer():
         written[0] += 5000
     f.close()
 
-def rss(pid):
-    with open("/proc/%d/status" % pid) as s:
-        for l in s:
-            if l.startswith("VmRSS:"):
-                return int(l.split()[1])
-    return 0
-
-def counted():
-    try:
-        c = sqlite3.connect("soak.db", timeout=10)
-        v = c.execute("SELECT coalesce(sum(entries), 0) FROM revisions"
-                      ).fetchone()[0]
-        c.close()
-        return v
-    except sqlite3.Error:
-        return -1
-
 p = subprocess.Popen([logaudit, "follow", "-q", "--db", "soak.db",
                       "--idle", "5s"] + extra + ["app.log", "sink"],
                      stderr=open("follow.log", "w"))
@@ -143,13 +133,13 @@ while time.time() - t0 < seconds:
     time.sleep(5)
     samples.append((time.time() - t0, rss(p.pid)))
     print("%6.0f %10d %12d %12d" % (samples[-1][0], samples[-1][1],
-          written[0], counted()), flush=True)
+          written[0], counted("soak.db", 10)), flush=True)
 stop.set()
 w.join()
 t1 = time.time()
-while counted() != written[0] and time.time() - t1 < 120:
+while counted("soak.db", 10) != written[0] and time.time() - t1 < 120:
     time.sleep(0.5)
-final = counted()
+final = counted("soak.db", 10)
 with open("/proc/%d/stat" % p.pid) as s:
     f = s.read().rsplit(")", 1)[1].split()
 cpu = (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")

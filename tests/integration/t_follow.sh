@@ -25,44 +25,9 @@
 #     and once the lock is gone each is counted once.
 
 . "$(dirname "$0")/lib.sh"
+. "$TEST_SRCDIR/integration/follow_lib.sh"
 
-# gen.py PREFIX N [REVISION] [FIRST_SECOND] [SIZE]: N NDJSON entries of
-# service shop, a mix of INFO lines, two catalogue patterns and one
-# uncatalogued error (a template), each padded to about SIZE bytes.
-cat > gen.py <<'PY'
-import datetime, json, sys
-prefix, n = sys.argv[1], int(sys.argv[2])
-rev = sys.argv[3] if len(sys.argv) > 3 else "shop-00001-aaa"
-sec = int(sys.argv[4]) if len(sys.argv) > 4 else 0
-size = int(sys.argv[5]) if len(sys.argv) > 5 else 0
-msgs = [("INFO", "GET /api/items 200 in %d ms"),
-        ("ERROR", "asyncpg.exceptions.DeadlockDetectedError: deadlock detected"),
-        ("INFO", "cache warm, %d keys"),
-        ("ERROR", "psycopg_pool.PoolTimeout: connection pool exhausted"),
-        ("WARNING", "Inventory sync aborted: shard %d unreachable")]
-out = []
-for i in range(n):
-    sev, m = msgs[i % len(msgs)]
-    if "%d" in m:
-        m = m % (i % 97)
-    t = sec + i // 10
-    e = {"insertId": "%s-%d" % (prefix, i),
-         "logName": "projects/p/logs/run.googleapis.com%2Fstderr",
-         "resource": {"type": "cloud_run_revision", "labels": {
-             "project_id": "p", "location": "eu", "service_name": "shop",
-             "revision_name": rev}},
-         "timestamp": (datetime.datetime(2025, 9, 16, 10) +
-             datetime.timedelta(seconds=t, microseconds=i % 1000000)
-             ).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-         "severity": sev, "textPayload": m}
-    line = json.dumps(e)
-    if size > len(line):
-        e["labels"] = {"pad": "x" * (size - len(line) - 20)}
-        line = json.dumps(e)
-    out.append(line)
-sys.stdout.write("\n".join(out) + "\n")
-PY
-gen() { "$PYTHON3" gen.py "$@"; }
+follow_gen_py
 
 # one ID REVISION SECOND MESSAGE: one ERROR entry of service shop
 one()
@@ -95,25 +60,6 @@ with open(sys.argv[1], "ab", buffering=0) as f:
             time.sleep(0.01)
 PY
 append() { "$PYTHON3" chunks.py "$1"; }
-
-# wait_total DB N [SECONDS]: until the revisions hold N entries
-wait_total()
-{
-	_w=0
-	while [ "$(rev_total "$1")" != "$2" ]; do
-		_w=$((_w + 1))
-		[ "$_w" -gt "$((${3:-15} * 10))" ] && return 1
-		sleep 0.1
-	done
-	return 0
-}
-
-# stop PID: SIGTERM, then its exit status
-stop()
-{
-	kill -TERM "$1" 2>/dev/null
-	wait "$1"
-}
 
 # ---- (a) a file and a sink folder ----------------------------------------
 mkdir -p sink/run.googleapis.com/stderr/2025/09/16
@@ -193,11 +139,8 @@ done
 stop $pid
 is $? 0 "SIGTERM: exit 0"
 "$LOGAUDIT" ingest -q --db ref.db all.ndjson
-revs a.db > a.json
-revs ref.db > ref.json
-cmp -s a.json ref.json
-ok $? "(a) follow's revisions equal a one-shot ingest of the same entries" ||
-    { diff a.json ref.json | head -30 | sed 's/^/# /'; }
+same_revs a.db ref.db \
+    "(a) follow's revisions equal a one-shot ingest of the same entries"
 is "$(db_value a.db 'SELECT sum(duplicates) FROM ingest_runs')" 0 \
     "(a) no entry was read twice" || diag_file a.log
 is "$(db_value a.db 'SELECT count(*) FROM sources WHERE path = "app.log"')" 1 \
@@ -206,21 +149,13 @@ is "$(db_value a.db 'SELECT count(*) FROM sources WHERE path = "app.log"')" 1 \
 
 # ---- (b) SIGKILL at random moments while a writer appends ----------------
 cat > crash.py <<'PY'
-import json, os, random, signal, sqlite3, subprocess, sys, threading, time
+import json, os, random, sys
+from crash_driver import entry, Pacer, crash
 logaudit, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 random.seed(int(os.environ.get("CRASH_SEED", "0")) or None)
 lines = []
 for i in range(n):
-    e = {"insertId": "c-%d" % i,
-         "logName": "projects/p/logs/run.googleapis.com%2Fstdout",
-         "resource": {"type": "cloud_run_revision", "labels": {
-             "project_id": "p", "location": "eu", "service_name": "api",
-             "revision_name": "api-%05d-x" % (1 + i * 3 // n)}},
-         "timestamp": "2025-09-16T%02d:%02d:%02d.%06dZ" % (
-             i // 36000, i // 600 % 60, i // 10 % 60, i),
-         "severity": ("INFO", "ERROR", "WARNING")[i % 3],
-         "textPayload": ("GET /v1/orders 200", "deadlock detected in "
-             "transaction %d" % i, "slow query took %d ms" % i)[i % 3]}
+    e = entry("c", i, n, "stdout")
     line = json.dumps(e)
     e["labels"] = {"pad": "y" * max(0, size - len(line) - 20)}
     lines.append((json.dumps(e) + "\n").encode())
@@ -232,18 +167,9 @@ def writer():
     path, k = "app.log", 0
     f = open(path, "ab", buffering=0)
     files.append(path)
-    t0, written = time.time(), 0
+    pace = Pacer(data_per_s)
     for start in range(0, n, rotate_every):
-        block = b"".join(lines[start:start + rotate_every])
-        i = 0
-        while i < len(block):
-            c = random.randint(1, 16384)
-            f.write(block[i:i + c])
-            i += c
-            written += c
-            ahead = written / data_per_s - (time.time() - t0)
-            if ahead > 0:
-                time.sleep(ahead)
+        pace.write(f, b"".join(lines[start:start + rotate_every]), 16384)
         if start + rotate_every < n:	# rotate between entries
             f.close()
             k += 1
@@ -253,61 +179,18 @@ def writer():
             files.append(path)
     f.close()
 
-def start():
-    return subprocess.Popen([logaudit, "follow", "-q", "--db", "c.db",
-        "--poll", "100ms", "--flush", "100ms", "app.log"],
-        stderr=open("c.log", "ab"))
-
-w = threading.Thread(target=writer)
-w.start()
-kills, p = 0, start()
-while w.is_alive() or kills < 20:
-    time.sleep(random.uniform(0.1, 0.9))
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    kills += 1
-    last = time.time_ns()
-    p = start()
-w.join()
-def value(sql):
-    try:
-        c = sqlite3.connect("c.db", timeout=5)
-        v = c.execute(sql).fetchone()[0]
-        c.close()
-        return v
-    except sqlite3.Error:
-        return -1
-def total():
-    return value("SELECT coalesce(sum(entries), 0) FROM revisions")
-t0 = time.time()
-# all counted, and the last daemon running (its run recorded): SIGTERM
-# before it set its handlers would kill it
-while (total() != n or value("SELECT count(*) FROM ingest_runs WHERE "
-       "started >= %d" % last) < 1) and time.time() - t0 < 30:
-    time.sleep(0.1)
-p.send_signal(signal.SIGTERM)
-rc = p.wait()
+kills, rc, total = crash(logaudit, "app.log", n, writer, (0.1, 0.9))
 with open("c.files", "w") as f:
     f.write("\n".join(sorted(files, key=lambda s: (s == "app.log", s))) + "\n")
-print("kills=%d rc=%d total=%d" % (kills, rc, total()))
+print("kills=%d rc=%d total=%d" % (kills, rc, total))
 PY
 mkdir b
-start_b=$(date +%s)
-(cd b && "$PYTHON3" ../crash.py "$LOGAUDIT" 100000 600) > crash.out
-end_b=$(date +%s)
-diag "crash test: $(cat crash.out), $((end_b - start_b)) s"
-kills=$(sed -n 's/.*kills=\([0-9]*\).*/\1/p' crash.out)
-[ "${kills:-0}" -ge 20 ]
-ok $? "(b) the daemon was killed at least 20 times" || diag_file crash.out
-grep -q "rc=0 " crash.out
-ok $? "(b) the last daemon exits 0 on SIGTERM" || diag_file b/c.log
+follow_crash b "(b) " 100000 600
 (cd b && cat $(cat c.files)) > c.all
 "$LOGAUDIT" ingest -q --db cref.db c.all
-revs b/c.db > c.json
-revs cref.db > cref.json
-cmp -s c.json cref.json
-ok $? "(b) after the kills, the counts equal a clean ingest exactly" ||
-    { diff c.json cref.json | head -30 | sed 's/^/# /'; diag_file b/c.log; }
+same_revs b/c.db cref.db \
+    "(b) after the kills, the counts equal a clean ingest exactly" ||
+    diag_file b/c.log
 is "$(rev_total b/c.db)" 100000 "(b) 100000 entries counted"
 is "$(db_value b/c.db 'SELECT sum(duplicates) FROM ingest_runs')" 0 \
     "(b) no run met an entry already counted: positions alone were exact"

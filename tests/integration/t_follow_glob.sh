@@ -19,71 +19,9 @@
 #     pattern), and no entry was read twice.
 
 . "$(dirname "$0")/lib.sh"
+. "$TEST_SRCDIR/integration/follow_lib.sh"
 
-# gen.py PREFIX N [REVISION] [FIRST_SECOND]: N NDJSON entries of service
-# shop: INFO lines, two catalogue patterns and an uncatalogued error
-cat > gen.py <<'PY'
-import datetime, json, sys
-prefix, n = sys.argv[1], int(sys.argv[2])
-rev = sys.argv[3] if len(sys.argv) > 3 else "shop-00001-aaa"
-sec = int(sys.argv[4]) if len(sys.argv) > 4 else 0
-msgs = [("INFO", "GET /api/items 200 in %d ms"),
-        ("ERROR", "asyncpg.exceptions.DeadlockDetectedError: deadlock detected"),
-        ("INFO", "cache warm, %d keys"),
-        ("ERROR", "psycopg_pool.PoolTimeout: connection pool exhausted"),
-        ("WARNING", "Inventory sync aborted: shard %d unreachable")]
-for i in range(n):
-    sev, m = msgs[i % len(msgs)]
-    if "%d" in m:
-        m = m % (i % 97)
-    print(json.dumps({"insertId": "%s-%d" % (prefix, i),
-        "logName": "projects/p/logs/run.googleapis.com%2Fstderr",
-        "resource": {"type": "cloud_run_revision", "labels": {
-            "project_id": "p", "location": "eu", "service_name": "shop",
-            "revision_name": rev}},
-        "timestamp": (datetime.datetime(2025, 9, 16, 10) +
-            datetime.timedelta(seconds=sec + i // 10, microseconds=i)
-            ).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "severity": sev, "textPayload": m}))
-PY
-gen() { "$PYTHON3" gen.py "$@"; }
-
-# patterns DB: every (revision, pattern, count, first, last), one a line
-patterns()
-{
-	"$PYTHON3" -c '
-import sqlite3, sys
-con = sqlite3.connect(sys.argv[1])
-for row in con.execute("SELECT r.revision, p.pattern, p.count, "
-        "p.first_ts, p.last_ts FROM revision_patterns p JOIN revisions r "
-        "ON r.id = p.revision_id ORDER BY 1, 2"):
-    print(*row)' "$1"
-}
-
-now_ms() { "$PYTHON3" -c 'import time; print(int(time.time() * 1000))'; }
-
-# mark: the change is made now; within DB N SECONDS: the revisions of DB
-# hold N entries at most SECONDS after the mark ($took: how long, in ms)
-mark() { _mark=$(now_ms); }
-within()
-{
-	while :; do
-		_got=$(rev_total "$1")
-		took=$(($(now_ms) - _mark))
-		[ "$_got" = "$2" ] && return 0
-		[ "$took" -gt $(($3 * 1000)) ] && break
-		sleep 0.05
-	done
-	diag "$1: $_got entries after $took ms, want $2"
-	return 1
-}
-
-# stop PID: SIGTERM, and its exit status
-stop()
-{
-	kill -TERM "$1" 2>/dev/null
-	wait "$1"
-}
+follow_gen_py
 
 # started LOG: the daemon logging to LOG has started (5 s at most)
 started() { until_ok 5 grep -q "^logaudit: following" "$1"; }
@@ -196,23 +134,10 @@ is $? 0 "(c) SIGTERM: exit 0"
 "$LOGAUDIT" ingest -q --db ref.db all.ndjson
 "$LOGAUDIT" ingest -q --db wref.db w.ndjson
 is "$(rev_total g.db)" "$(rev_total ref.db)" "(c) entries: as ingest (196)"
-revs g.db > g.json
-revs ref.db > ref.json
-cmp -s g.json ref.json
-ok $? "(c) revisions equal a one-shot ingest of the same entries" ||
-    { diff g.json ref.json | head -30 | sed 's/^/# /'; }
-patterns g.db > g.pat
-patterns ref.db > ref.pat
-[ -s ref.pat ] && cmp -s g.pat ref.pat
-ok $? "(c) per-pattern counts equal ingest's ($(wc -l < ref.pat) rows)" ||
-    { diff g.pat ref.pat | head -30 | sed 's/^/# /'; }
-revs w.db > w.json
-revs wref.db > wref.json
-patterns w.db > w.pat
-patterns wref.db > wref.pat
-cmp -s w.json wref.json && cmp -s w.pat wref.pat
-ok $? "(b) revisions and per-pattern counts equal ingest's" ||
-    { diff w.pat wref.pat | head -30 | sed 's/^/# /'; }
+same_revs g.db ref.db \
+    "(c) revisions equal a one-shot ingest of the same entries"
+same_patterns g.db ref.db "(c) per-pattern counts equal ingest's"
+same_counts w.db wref.db "(b) revisions and per-pattern counts equal ingest's"
 is "$(db_value g.db 'SELECT sum(duplicates) FROM ingest_runs')" 0 \
     "(c) no entry was read twice" || diag_file g.log 40
 

@@ -32,100 +32,12 @@
 #     the next full check).
 
 . "$(dirname "$0")/lib.sh"
+. "$TEST_SRCDIR/integration/follow_lib.sh"
 
-# gen.py PREFIX N [REVISION] [FIRST_SECOND]: N NDJSON entries of service
-# shop: INFO lines, two catalogue patterns and an uncatalogued error
-cat > gen.py <<'PY'
-import datetime, json, sys
-prefix, n = sys.argv[1], int(sys.argv[2])
-rev = sys.argv[3] if len(sys.argv) > 3 else "shop-00001-aaa"
-sec = int(sys.argv[4]) if len(sys.argv) > 4 else 0
-msgs = [("INFO", "GET /api/items 200 in %d ms"),
-        ("ERROR", "asyncpg.exceptions.DeadlockDetectedError: deadlock detected"),
-        ("INFO", "cache warm, %d keys"),
-        ("ERROR", "psycopg_pool.PoolTimeout: connection pool exhausted"),
-        ("WARNING", "Inventory sync aborted: shard %d unreachable")]
-for i in range(n):
-    sev, m = msgs[i % len(msgs)]
-    if "%d" in m:
-        m = m % (i % 97)
-    print(json.dumps({"insertId": "%s-%d" % (prefix, i),
-        "logName": "projects/p/logs/run.googleapis.com%2Fstderr",
-        "resource": {"type": "cloud_run_revision", "labels": {
-            "project_id": "p", "location": "eu", "service_name": "shop",
-            "revision_name": rev}},
-        "timestamp": (datetime.datetime(2025, 9, 16, 10) +
-            datetime.timedelta(seconds=sec + i // 10, microseconds=i)
-            ).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "severity": sev, "textPayload": m}))
-PY
-gen() { "$PYTHON3" gen.py "$@"; }
-
-# patterns DB: every (revision, pattern, count, first, last), one a line
-patterns()
-{
-	"$PYTHON3" -c '
-import sqlite3, sys
-con = sqlite3.connect(sys.argv[1])
-for row in con.execute("SELECT r.revision, p.pattern, p.count, "
-        "p.first_ts, p.last_ts FROM revision_patterns p JOIN revisions r "
-        "ON r.id = p.revision_id ORDER BY 1, 2"):
-    print(*row)' "$1"
-}
-
-now_ms() { "$PYTHON3" -c 'import time; print(int(time.time() * 1000))'; }
-
-# mark: the change is made now; within DB N SECONDS: the revisions of DB
-# hold N entries at most SECONDS after the mark ($took: how long, in ms)
-mark() { _mark=$(now_ms); }
-within()
-{
-	while :; do
-		_got=$(rev_total "$1")
-		took=$(($(now_ms) - _mark))
-		[ "$_got" = "$2" ] && return 0
-		[ "$took" -gt $(($3 * 1000)) ] && break
-		sleep 0.05
-	done
-	diag "$1: $_got entries after $took ms, want $2"
-	return 1
-}
-
-# stays DB N SECONDS: the revisions of DB hold N entries until SECONDS
-# after the mark
-stays()
-{
-	while :; do
-		_got=$(rev_total "$1")
-		took=$(($(now_ms) - _mark))
-		[ "$_got" != "$2" ] && break
-		[ "$took" -gt $(($3 * 1000)) ] && return 0
-		sleep 0.1
-	done
-	diag "$1: $_got entries after $took ms, want $2 still"
-	return 1
-}
-
-# settle DB N: until the revisions hold N entries (15 s at most)
-settle()
-{
-	_n=0
-	while [ "$(rev_total "$1")" != "$2" ]; do
-		_n=$((_n + 1))
-		[ "$_n" -gt 150 ] && return 1
-		sleep 0.1
-	done
-	return 0
-}
+follow_gen_py
 
 # is_open PID NAME: does the process hold a file whose path ends in NAME?
 is_open() { ls -l "/proc/$1/fd" 2>/dev/null | grep -qF "/$2"; }
-
-stop()
-{
-	kill -TERM "$1" 2>/dev/null
-	wait "$1"
-}
 
 [ -d /proc/self/fd ] || skip_all "no /proc: inotify is Linux's"
 
@@ -139,7 +51,7 @@ start=$(now_ms)
 "$LOGAUDIT" follow --db i.db --poll 60s --flush 100ms --idle 1s \
     app.log sink 2> i.log &
 pid=$!
-settle i.db 90
+wait_total i.db 90
 ok $? "(a) what was there at start is counted" || diag_file i.log
 grep -q "following 2 paths (inotify) into i.db" i.log
 ok $? "(a) the start-up line says inotify" || diag_file i.log
@@ -224,7 +136,7 @@ gen n0 40 shop-00003-ccc 0 > nsink/2025/09/16/10:00:00_10:59:59_S0.json
 "$LOGAUDIT" follow --db n.db --no-inotify --poll 60s --flush 100ms \
     nsink 2> n.log &
 npid=$!
-settle n.db 40
+wait_total n.db 40
 ok $? "(b) --no-inotify: what was there at start is counted" ||
     diag_file n.log
 grep -q "following 1 path (polling every 60s) into n.db" n.log
@@ -245,7 +157,7 @@ is $? 0 "(b) SIGTERM: exit 0"
 "$LOGAUDIT" follow --db p.db --no-inotify --poll 200ms --flush 100ms \
     nsink 2> p.log &
 ppid=$!
-settle p.db 67
+wait_total p.db 67
 ok $? "(b) --no-inotify --poll 200ms: counted at start" || diag_file p.log
 gen p1 9 shop-00003-ccc 7200 > p1.ndjson
 mark
@@ -261,7 +173,7 @@ gen c0 30 shop-00004-ddd 0 > log1/2025/09/16/10:00:00_10:59:59_S0.json
 cp log1/2025/09/16/10:00:00_10:59:59_S0.json c.ndjson
 "$LOGAUDIT" follow --db c.db --poll 60s --flush 100ms log1 2> c.log &
 cpid=$!
-settle c.db 30
+wait_total c.db 30
 ok $? "(c) the sink root: counted at start" || diag_file c.log
 gen c1 45 shop-00004-ddd 86400 > c1.ndjson
 cat c1.ndjson >> c.ndjson
@@ -280,23 +192,11 @@ is $? 0 "(c) SIGTERM: exit 0"
 "$LOGAUDIT" ingest -q --db ref.db all.ndjson
 "$LOGAUDIT" ingest -q --db cref.db c.ndjson
 is "$(rev_total i.db)" "$(rev_total ref.db)" "(d) (a) entries: as ingest"
-revs i.db > i.json
-revs ref.db > ref.json
-cmp -s i.json ref.json
-ok $? "(d) (a) revisions equal a one-shot ingest of the same entries" ||
-    { diff i.json ref.json | head -30 | sed 's/^/# /'; }
-patterns i.db > i.pat
-patterns ref.db > ref.pat
-[ -s ref.pat ] && cmp -s i.pat ref.pat
-ok $? "(d) (a) per-pattern counts equal ingest's ($(wc -l < ref.pat) rows)" ||
-    { diff i.pat ref.pat | head -30 | sed 's/^/# /'; }
-revs c.db > c.json
-revs cref.db > cref.json
-patterns c.db > c.pat
-patterns cref.db > cref.pat
-cmp -s c.json cref.json && cmp -s c.pat cref.pat
-ok $? "(d) (c) revisions and per-pattern counts equal ingest's" ||
-    { diff c.pat cref.pat | head -30 | sed 's/^/# /'; }
+same_revs i.db ref.db \
+    "(d) (a) revisions equal a one-shot ingest of the same entries"
+same_patterns i.db ref.db "(d) (a) per-pattern counts equal ingest's"
+same_counts c.db cref.db \
+    "(d) (c) revisions and per-pattern counts equal ingest's"
 is "$(db_value i.db 'SELECT sum(duplicates) FROM ingest_runs')" 0 \
     "(d) (a) no entry was read twice"
 is "$(db_value c.db 'SELECT sum(duplicates) FROM ingest_runs')" 0 \

@@ -34,6 +34,7 @@ RSS_MAX_KIB=65536
 
 cat > soak.py <<'PY'
 import json, os, signal, sqlite3, subprocess, sys, threading, time
+from follow_rss import rss, counted as committed
 logaudit, n = sys.argv[1], int(sys.argv[2])
 ROTATE = 500000	# entries a file: at most two on the disk
 LINE = ('{"insertId":"m%d","resource":{"type":"cloud_run_revision","labels":'
@@ -69,23 +70,6 @@ def writer():
     f.close()
     done.set()
 
-def rss(pid):
-    with open("/proc/%d/status" % pid) as s:
-        for line in s:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-def total():
-    try:
-        c = sqlite3.connect("m.db", timeout=5)
-        v = c.execute("SELECT coalesce(sum(entries), 0) FROM revisions"
-                      ).fetchone()[0]
-        c.close()
-        return v
-    except sqlite3.Error:
-        return -1
-
 open("big.log", "wb").close()
 p = subprocess.Popen([logaudit, "follow", "-q", "--db", "m.db",
     "--flush", "500ms", "--idle", "1s", "big.log"], stderr=open("m.log", "wb"))
@@ -96,7 +80,7 @@ first, second = [], []
 t0 = time.time()
 while time.time() - t0 < 60:
     # halves of what the daemon counted, whatever its lag behind the writer
-    counted, kib = total(), rss(p.pid)
+    counted, kib = committed("m.db"), rss(p.pid)
     (second if counted >= n // 2 else first).append(kib)
     if done.is_set() and counted == n:
         break
@@ -115,7 +99,9 @@ print("rc=%d total=%d exact=%d duplicates=%d bad=%d samples=%d+%d "
       max(second), time.time() - t0))
 PY
 
-"$PYTHON3" soak.py "$LOGAUDIT" $N > soak.out 2>&1
+PYTHONPATH="$TEST_SRCDIR/integration${PYTHONPATH:+:$PYTHONPATH}" \
+    PYTHONDONTWRITEBYTECODE=1 \
+    "$PYTHON3" soak.py "$LOGAUDIT" $N > soak.out 2>&1
 out=$(cat soak.out)
 diag "$out"
 val() { printf '%s\n' "$out" | sed -n "s/.* $1=\\([0-9.]*\\).*/\\1/p;s/^$1=\\([0-9.]*\\).*/\\1/p"; }

@@ -22,45 +22,16 @@
 # setpriv, (b) and (c) are skipped.
 
 . "$(dirname "$0")/lib.sh"
+. "$TEST_SRCDIR/integration/follow_lib.sh"
 
-cat > gen.py <<'PY'
-import datetime, json, sys
-prefix, n = sys.argv[1], int(sys.argv[2])
-rev = sys.argv[3] if len(sys.argv) > 3 else "shop-00001-aaa"
-sec = int(sys.argv[4]) if len(sys.argv) > 4 else 0
-msgs = [("INFO", "GET /api/items 200 in %d ms"),
-        ("ERROR", "asyncpg.exceptions.DeadlockDetectedError: deadlock detected"),
-        ("ERROR", "psycopg_pool.PoolTimeout: connection pool exhausted"),
-        ("WARNING", "Inventory sync aborted: shard %d unreachable")]
-for i in range(n):
-    sev, m = msgs[i % len(msgs)]
-    if "%d" in m:
-        m = m % (i % 97)
-    print(json.dumps({"insertId": "%s-%d" % (prefix, i),
-        "logName": "projects/p/logs/run.googleapis.com%2Fstderr",
-        "resource": {"type": "cloud_run_revision", "labels": {
-            "project_id": "p", "location": "eu", "service_name": "shop",
-            "revision_name": rev}},
-        "timestamp": (datetime.datetime(2025, 9, 16, 10) +
-            datetime.timedelta(seconds=sec + i // 10, microseconds=i)
-            ).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "severity": sev, "textPayload": m}))
-PY
-gen() { "$PYTHON3" gen.py "$@"; }
+follow_gen_py "get deadlock pool shard"
 
 # counted DB N: the revisions of DB hold N entries within 5 s
 counted()
 {
-	_n=0
-	while [ "$(rev_total "$1")" != "$2" ]; do
-		_n=$((_n + 1))
-		if [ "$_n" -gt 50 ]; then
-			diag "$1: $(rev_total "$1") entries, want $2"
-			return 1
-		fi
-		sleep 0.1
-	done
-	return 0
+	wait_total "$1" "$2" 5 && return 0
+	diag "$1: $(rev_total "$1") entries, want $2"
+	return 1
 }
 
 # logged TEXT: the daemon's log has a line ending in TEXT within 5 s
@@ -181,17 +152,13 @@ else
 fi
 
 # ---- (d) exact counts ----------------------------------------------------
-kill -TERM $pid
-wait $pid
+stop $pid
 is $? 0 "SIGTERM: exit 0"
 "$LOGAUDIT" ingest -q --db ref.db all.ndjson
 is "$(rev_total r.db)" "$(rev_total ref.db)" \
     "(d) entries: as ingest ($(rev_total ref.db))"
-revs r.db > r.json
-revs ref.db > ref.json
-cmp -s r.json ref.json
-ok $? "(d) revisions and their top patterns equal a one-shot ingest" ||
-    { diff r.json ref.json | head -30 | sed 's/^/# /'; }
+same_revs r.db ref.db \
+    "(d) revisions and their top patterns equal a one-shot ingest"
 is "$(db_value r.db 'SELECT sum(duplicates) FROM ingest_runs')" 0 \
     "(d) no entry was read twice" || diag_file r.log 40
 

@@ -105,7 +105,7 @@ const struct store_revision *cmd_predecessor(const struct store_revision *v,
  * be compared between them?  A catalogue pattern when every catalogue that
  * counted either revision held it.  A template when both sides were counted
  * with templates on and no catalogue pattern that counted entries on the
- * side where it is seen is missing from the other side's catalogue.
+ * other side is missing from the catalogue of the side where it is seen.
  * Returns 1, 0, or -1 with *cause.
  */
 int	cmd_comparable(struct store *st, const struct store_revision *r,

@@ -1105,12 +1105,12 @@ follow_recover_pattern(struct follower *fw, const char *pattern)
 	glob_t			 g;
 	char			**paths, *dir = NULL, *cause = NULL;
 	const char		*slash;
-	size_t			 n = 0, npaths = 0, i;
+	size_t			 n = 0, npaths = 0, nglob, i;
 	int			 rv = 0;
 
 	memset(&g, 0, sizeof(g));
-	if (glob(pattern, 0, NULL, &g) != 0)
-		g.gl_pathc = 0;
+	/* on an error g may hold a partial list: globfree() frees it */
+	nglob = glob(pattern, 0, NULL, &g) == 0 ? g.gl_pathc : 0;
 	/* the directories before the first wildcard */
 	slash = pattern + strcspn(pattern, "*?[\\");
 	while (slash > pattern && *slash != '/')
@@ -1126,8 +1126,8 @@ follow_recover_pattern(struct follower *fw, const char *pattern)
 		globfree(&g);
 		return (-1);
 	}
-	paths = xreallocarray(NULL, g.gl_pathc + n + 1, sizeof(*paths));
-	for (i = 0; i < g.gl_pathc; i++)
+	paths = xreallocarray(NULL, nglob + n + 1, sizeof(*paths));
+	for (i = 0; i < nglob; i++)
 		paths[npaths++] = g.gl_pathv[i];
 	for (i = 0; i < n; i++)
 		if (fnmatch(pattern, v[i].path, FNM_PATHNAME | FNM_PERIOD) == 0)

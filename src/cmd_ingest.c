@@ -181,12 +181,18 @@ ingest_input(struct ingest *in, const char *path,
 	} else if (in->failed) {
 		/*
 		 * The batch that failed was rolled back: what the run
-		 * counted is what it committed before.  Say so in its
-		 * record too, if the database still takes a small write.
+		 * counted is what it committed before, whatever it read.
+		 * Say so in its record too, if the database still takes a
+		 * small write.
 		 */
-		in->prog = in->done;
-		if (store_run_end(in->st, &in->done, "error",
-		    "a commit failed; counted up to offset as recorded",
+		in->prog.entries = in->done.entries;
+		in->prog.counted = in->done.counted;
+		in->prog.duplicates = in->done.duplicates;
+		in->prog.too_old = in->done.too_old;
+		in->prog.offset = in->done.offset;
+		in->prog.in_array = in->done.in_array;
+		if (store_run_end(in->st, &in->prog, "error",
+		    "a database error; counted up to offset as recorded",
 		    &cause) == -1) {
 			log_warnx("%s", cause);
 			free(cause);

@@ -63,6 +63,20 @@ looks_like_problem(const struct log_entry *e)
 	    (e->kind == LOG_STDOUT || e->kind == LOG_STDERR || e->is_text));
 }
 
+/*
+ * A field of the text format: a blank or control byte in it (an insertId
+ * may hold any) would break the line's columns, so it shows as '?'.
+ */
+static void
+put_word(const char *p, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		putchar((unsigned char)p[i] <= ' ' || p[i] == 0x7f ? '?' :
+		    p[i]);
+}
+
 static int
 match_entry(const struct log_entry *e, void *arg)
 {
@@ -119,9 +133,10 @@ match_entry(const struct log_entry *e, void *arg)
 	    e->service.p, (int)e->revision.len, e->revision.p);
 	/* "-" keeps the columns when there is none (text lines) */
 	if (e->insert_id.len > 0)
-		printf("%.*s [", (int)e->insert_id.len, e->insert_id.p);
+		put_word(e->insert_id.p, e->insert_id.len);
 	else
-		printf("- [");
+		putchar('-');
+	printf(" [");
 	for (i = 0; i < n; i++)
 		printf("%s%s", i ? "," : "",
 		    catalogue_pattern(m->cat, m->hits[i])->id);

@@ -147,8 +147,9 @@ table_add(struct table *t, const char *const *cells)
 }
 
 /*
- * Display width: count UTF-8 lead bytes, not bytes, and nothing of an SGR
- * colour sequence (ESC [ ... m), which takes no column.
+ * Display width: count UTF-8 lead bytes, not bytes, and nothing of a
+ * control sequence (ESC [ ... final byte; colours end in m), which takes no
+ * column.
  */
 static size_t
 display_width(const char *s)
@@ -157,7 +158,9 @@ display_width(const char *s)
 
 	for (; *s != '\0'; s++) {
 		if (s[0] == '\033' && s[1] == '[') {
-			for (s += 2; *s != '\0' && *s != 'm'; s++)
+			/* to the final byte, @ to ~ (m for colours) */
+			for (s += 2; *s != '\0' && (*s < '@' || *s > '~');
+			    s++)
 				;
 			if (*s == '\0')
 				break;

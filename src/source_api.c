@@ -123,6 +123,8 @@ struct api_source {
 	/* the page being read */
 	int			 page_size;	/* entries asked for: halved
 						   after a page too large */
+	int			 paging;	/* the request has a token */
+	int			 restart;	/* read from the first page */
 	struct entry_reader	*r;
 	uint64_t		 page_bytes;
 	int64_t			 page_start;	/* offset of its first
@@ -370,22 +372,31 @@ static int
 auth_fetch(struct api_auth *a, char **cause)
 {
 	const char	*env;
+	int		 rv = -1;
 
 	a->refresh_ns = 0;
 	switch (a->source) {
 	case AUTH_FILE:
-		return (auth_from_file(a, cause));
+		rv = auth_from_file(a, cause);
+		break;
 	case AUTH_ENV:
 		if ((env = getenv("LOGAUDIT_ACCESS_TOKEN")) == NULL)
 			env = "";
-		return (auth_set(a, env, strlen(env),
-		    "LOGAUDIT_ACCESS_TOKEN", cause));
+		rv = auth_set(a, env, strlen(env), "LOGAUDIT_ACCESS_TOKEN",
+		    cause);
+		break;
 	case AUTH_COMMAND:
-		return (auth_from_command(a, cause));
+		rv = auth_from_command(a, cause);
+		break;
 	case AUTH_METADATA:
-		return (auth_from_metadata(a, cause));
+		rv = auth_from_metadata(a, cause);
+		break;
 	}
-	return (-1);
+	/* a failed fetch, early or after a 401, is tried again early */
+	if (rv == -1 && a->source != AUTH_FILE)
+		a->refresh_ns = time_now_ns() +
+		    API_TOKEN_RETRY_SEC * NS_PER_SEC;
+	return (rv);
 }
 
 /* Whether sb is the --token-file last read, unchanged. */
@@ -427,9 +438,6 @@ auth_check(struct api_auth *a, const char *name)
 		log_warnx("%s: %s, but a new one could not be had: %s; "
 		    "going on with the old one", name, why, cause);
 		free(cause);
-		if (a->source != AUTH_FILE)
-			a->refresh_ns = time_now_ns() +
-			    API_TOKEN_RETRY_SEC * NS_PER_SEC;
 	}
 }
 
@@ -742,8 +750,12 @@ api_attempt(struct api_source *src, const char *body, int *refreshed,
 			 * entries read so far are met again and deduplicated).
 			 */
 			src->page_size /= 2;
-			log_warnx("%s: %s; asking for %d entries a page",
-			    src->name, msg, src->page_size);
+			/* a page token holds the page size it was made
+			 * with: a smaller one starts from the first page */
+			src->restart = src->paging;
+			log_warnx("%s: %s; asking for %d entries a page%s",
+			    src->name, msg, src->page_size, src->paging ?
+			    ", from the first page again" : "");
 			free(msg);
 			o = API_RETRY;
 		} else if (res.is_too_large) {
@@ -835,7 +847,8 @@ out:
  * Fetch the page of token (NULL: the first), retrying 429, 5xx and network
  * errors with backoff (logged once per episode), a 401 once after a token
  * refresh, and a page too large at once with half as many entries.
- * Returns 0, or -1 (said why, src->status set).
+ * Returns 0, 1 when the read must start again from the first page (a page
+ * token's page too large), or -1 (said why, src->status set).
  */
 static int
 api_page(struct api_source *src, const char *token)
@@ -844,12 +857,15 @@ api_page(struct api_source *src, const char *token)
 	char			*why = NULL, *body;
 	int			 tries = 0, refreshed = 0, episode = 0;
 
+	src->paging = token != NULL;
 	for (;;) {
 		/* again each time: a page too large asks for fewer entries */
 		body = api_request_body(src->project, src->filter, token,
 		    src->page_size);
 		o = api_attempt(src, body, &refreshed, &why);
 		free(body);
+		if (src->restart)
+			return (1);
 		if (o == API_PAGE_OK) {
 			if (episode)
 				log_warnx("%s: recovered after %d retries",
@@ -1060,13 +1076,20 @@ api_source_read(struct api_source *src, struct store_progress *prog)
 	src->failed = 0;
 	src->max_ts = TIME_NONE;
 	log_info("%s: reading %s to %s", src->name, src->tfrom, src->tto);
-	do {
+	/* each read starts with full pages: large entries may have passed */
+	src->page_size = API_PAGE_SIZE;
+	for (;;) {
 		rc = api_page(src, token);
 		free(token);
 		token = NULL;
 		if (rc == -1) {
 			status = src->status;
 			break;
+		}
+		if (rc == 1) {
+			/* what was counted is met again and deduplicated */
+			src->restart = 0;
+			continue;
 		}
 		pages++;
 		token = src->next_token;
@@ -1075,7 +1098,9 @@ api_source_read(struct api_source *src, struct store_progress *prog)
 			status = API_STORE;
 			break;
 		}
-	} while (token != NULL && !api_stopped(src));
+		if (token == NULL || api_stopped(src))
+			break;
+	}
 	free(token);
 	if (status == API_OK && api_stopped(src))
 		status = API_FAILED;

@@ -2,7 +2,8 @@
 #
 # t_match.sh -- what `logaudit match` prints, against the real binary: the
 # text line of an entry (time, severity, service/revision, insertId or "-"
-# when it has none, the pattern ids, the first line of the message), and
+# when it has none, blanks and control bytes in it as "?", the pattern ids,
+# the first line of the message), and
 # the end-of-run line on stderr counting the matches that hit the PCRE2
 # match limit, as ingest prints it.  The limit is hit with a catalogue the
 # test writes: a regex with overlapping repetition, run on messages that
@@ -35,6 +36,11 @@ is "$(printf 'plain line\n' | "$LOGAUDIT" match --text --service s \
     --revision r - 2>/dev/null | cut -d' ' -f2-)" \
     "DEFAULT  s/r - [] plain line" \
     "text line: - for a plain text line, [] for no pattern"
+sed 's/"insertId":"68c944cb000076766b615ebe"/"insertId":"id with\\tblanks"/' \
+    one.ndjson > blank.ndjson
+is "$("$LOGAUDIT" match blank.ndjson 2>/dev/null | cut -d' ' -f5-6)" \
+    "id?with?blanks [validation-bypass]" \
+    "text line: blanks and control bytes of an insertId show as ?"
 
 #
 # The match limit.  The example satisfies the loader.  The bad messages

@@ -308,6 +308,23 @@ is "$(db_value z.db "$Q")" "$(db_value i.db "$Q")" \
     "... pattern counts equal ingest's"
 is "$(rev_total z.db entries)" "$(rev_total i.db entries)" \
     "... entries equal ingest's: what the cut pages read is not counted twice"
+# a later page too large: its token holds the page size it was made with,
+# so the read starts again from the first page, with 500
+reset_requests
+printf 'ok\nhuge\n' > srv/script
+pull --db z2.db --token-file token.txt 2> z2.err
+is $? 0 "a later page over 64 MiB: exit 0" || diag_file z2.err
+grep -q "asking for 500 entries a page, from the first page again" z2.err
+ok $? "... from the first page again, saying so" || diag_file z2.err
+is "$("$PYTHON3" -c '
+import json, sys
+print(" ".join("%s:%d" % (r.get("pageToken", "-"), r["pageSize"])
+               for r in map(json.loads, open(sys.argv[1]))))' \
+    srv/requests.jsonl | cut -d' ' -f1-4)" "-:1000 e:1000 -:500 e:500" \
+    "... the first page again with 500, then its token with 500"
+is "$(db_value z2.db "$Q") $(rev_total z2.db entries)" \
+    "$(db_value i.db "$Q") $(rev_total i.db entries)" \
+    "... counts and entries equal ingest's"
 : > srv/script
 
 # 14. TLS: a self-signed certificate is refused without --ca-file (exit 2

@@ -286,8 +286,8 @@ static const char *const store_sql[S_COUNT] = {
 	    "catalogue_patterns cp WHERE cp.version = rc.version AND "
 	    "cp.pattern = rp.pattern))",
 	[S_REV_CATALOGUES] =
-	    "SELECT group_concat(version, ', ') FROM (SELECT version FROM "
-	    "revision_catalogues WHERE revision_id = ?1 ORDER BY version)",
+	    "SELECT version FROM revision_catalogues WHERE revision_id = ?1 "
+	    "ORDER BY version",
 	[S_ACK_UPSERT] =
 	    "INSERT INTO acks (project, location, service, revision, pattern, "
 	    "note, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
@@ -2318,17 +2318,29 @@ store_revision_catalogues(struct store *st, int64_t revision_id, char **out,
 {
 	sqlite3_stmt	*s;
 	const char	*v;
+	char		*joined;
 	int		 rc;
 
+	/* joined here: group_concat() promises no order */
 	*out = NULL;
 	if ((s = store_stmt(st, S_REV_CATALOGUES, cause)) == NULL)
 		return (-1);
 	sqlite3_bind_int64(s, 1, revision_id);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW &&
-	    (v = (const char *)sqlite3_column_text(s, 0)) != NULL)
-		*out = xstrdup(v);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((v = (const char *)sqlite3_column_text(s, 0)) == NULL)
+			continue;
+		if (*out == NULL)
+			*out = xstrdup(v);
+		else {
+			xasprintf(&joined, "%s, %s", *out, v);
+			free(*out);
+			*out = joined;
+		}
+	}
 	sqlite3_reset(s);
-	if (rc != SQLITE_ROW) {
+	if (rc != SQLITE_DONE) {
+		free(*out);
+		*out = NULL;
 		store_cause(st, cause, "reading catalogue versions");
 		return (-1);
 	}

@@ -565,6 +565,16 @@ is "$(rows nc2.json pa cat2 | awk '/^tpl-/ { print $2, $3, $4, $5 }')" \
     "not_comparable 3 0 false" \
     "not comparable: a template made by the catalogue change is not new"
 
+# The Markdown report names each side's catalogue when they differ
+vfull=$(db_value nc.db "SELECT rc.version FROM revision_catalogues rc JOIN revisions r ON r.id = rc.revision_id WHERE r.revision = 'cat-00002-bbb'")
+vpart=$(db_value nc.db "SELECT rc.version FROM revision_catalogues rc JOIN revisions r ON r.id = rc.revision_id WHERE r.revision = 'cat-00001-aaa'")
+"$LOGAUDIT" diff --db nc.db --service cat --format markdown > nc.md 2>&1
+grep -qxF "| Catalogue | $vfull (cat-00002-bbb), $vpart (cat-00001-aaa) |" nc.md
+ok $? "not comparable: the Markdown report names both catalogues" ||
+    diag_file nc.md 12
+[ -n "$vfull" ] && [ "$vfull" != "$vpart" ]
+ok $? "not comparable: two catalogue versions recorded ($vfull, $vpart)"
+
 # Templates off on one side: a recurring uncatalogued error is not new.
 gen pa nt nt-00001-aaa 08:00 ok:100 unk:4 > t1.ndjson
 gen pa nt nt-00002-bbb 09:00 ok:100 unk:4 > t2.ndjson

@@ -5,7 +5,6 @@
  * The classes come from compare.c; this file gathers the numbers and
  * renders them.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -820,23 +819,6 @@ diff_service(struct store *st, struct diff_opts *o,
 	}
 	comparison_clear(&cmp);
 	return (1);
-}
-
-/* A count of 1 or more, all digits. */
-static int
-count_parse(const char *arg, uint64_t *n)
-{
-	char			*end;
-	unsigned long long	 v;
-
-	if (*arg < '0' || *arg > '9')
-		return (-1);
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (errno != 0 || *end != '\0' || v == 0)
-		return (-1);
-	*n = v;
-	return (0);
 }
 
 /* Colour by default only on a terminal, and never under $NO_COLOR. */

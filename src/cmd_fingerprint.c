@@ -23,6 +23,7 @@
 #include "fingerprint.h"
 #include "hmap.h"
 #include "log.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #define LINE_HEAD	(ENTRY_MESSAGE_MAX - ENTRY_MESSAGE_TAIL)
@@ -181,9 +182,9 @@ cmd_fingerprint(int argc, char **argv)
 	struct fpcmd	 c;
 	struct fpline	*l;
 	struct fp_stats	 st;
-	char		*buf, *end, *ep;
+	char		*buf, *end;
 	const char	*p, *nl;
-	unsigned long	 cap = 0;
+	uint64_t	 cap = 0;
 	ssize_t		 n;
 	int		 ch, sep = '\n', rc = EXIT_OK;
 
@@ -198,10 +199,7 @@ cmd_fingerprint(int argc, char **argv)
 			sep = '\0';
 			break;
 		case 'c':
-			errno = 0;
-			cap = strtoul(optarg, &ep, 10);
-			if (errno != 0 || *ep != '\0' || cap == 0 ||
-			    optarg[0] == '-') {
+			if (count_parse(optarg, &cap) == -1) {
 				log_warnx("--cap: a positive number, "
 				    "not \"%s\"", optarg);
 				return (EXIT_ERROR);

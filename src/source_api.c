@@ -84,6 +84,7 @@ struct api_auth {
 enum api_outcome {
 	API_PAGE_OK,
 	API_RETRY,
+	API_TOO_LARGE,	/* page_size halved: ask again */
 	API_FAIL,	/* see api_source->status */
 };
 
@@ -123,8 +124,6 @@ struct api_source {
 	/* the page being read */
 	int			 page_size;	/* entries asked for: halved
 						   after a page too large */
-	int			 paging;	/* the request has a token */
-	int			 restart;	/* read from the first page */
 	struct entry_reader	*r;
 	uint64_t		 page_bytes;
 	int64_t			 page_start;	/* offset of its first
@@ -682,7 +681,8 @@ api_sleep_ms(const struct api_source *src, int64_t ms)
 
 /*
  * One attempt at one page.  API_RETRY sets *why (caller frees) for the
- * once-per-episode log line; API_FAIL sets src->status.
+ * once-per-episode log line, API_TOO_LARGE (page_size halved) for its own;
+ * API_FAIL sets src->status.
  */
 static enum api_outcome
 api_attempt(struct api_source *src, const char *body, int *refreshed,
@@ -750,14 +750,8 @@ api_attempt(struct api_source *src, const char *body, int *refreshed,
 			 * entries read so far are met again and deduplicated).
 			 */
 			src->page_size /= 2;
-			/* a page token holds the page size it was made
-			 * with: a smaller one starts from the first page */
-			src->restart = src->paging;
-			log_warnx("%s: %s; asking for %d entries a page%s",
-			    src->name, msg, src->page_size, src->paging ?
-			    ", from the first page again" : "");
-			free(msg);
-			o = API_RETRY;
+			*why = msg;
+			o = API_TOO_LARGE;
 		} else if (res.is_too_large) {
 			log_warnx("%s: %s", src->name, msg);
 			free(msg);
@@ -857,15 +851,24 @@ api_page(struct api_source *src, const char *token)
 	char			*why = NULL, *body;
 	int			 tries = 0, refreshed = 0, episode = 0;
 
-	src->paging = token != NULL;
 	for (;;) {
 		/* again each time: a page too large asks for fewer entries */
 		body = api_request_body(src->project, src->filter, token,
 		    src->page_size);
 		o = api_attempt(src, body, &refreshed, &why);
 		free(body);
-		if (src->restart)
-			return (1);
+		if (o == API_TOO_LARGE) {
+			/* a page token holds the page size it was made
+			 * with: a smaller one starts from the first page */
+			log_warnx("%s: %s; asking for %d entries a page%s",
+			    src->name, why, src->page_size, token != NULL ?
+			    ", from the first page again" : "");
+			free(why);
+			why = NULL;
+			if (token != NULL)
+				return (1);
+			continue;
+		}
 		if (o == API_PAGE_OK) {
 			if (episode)
 				log_warnx("%s: recovered after %d retries",
@@ -1086,11 +1089,8 @@ api_source_read(struct api_source *src, struct store_progress *prog)
 			status = src->status;
 			break;
 		}
-		if (rc == 1) {
-			/* what was counted is met again and deduplicated */
-			src->restart = 0;
+		if (rc == 1)	/* what was counted is met again, deduplicated */
 			continue;
-		}
 		pages++;
 		token = src->next_token;
 		src->next_token = NULL;

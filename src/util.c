@@ -3,6 +3,7 @@
  * revision names.  Kept free of I/O so unit tests can pin every edge.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,22 @@ time_now_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ((int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec);
+}
+
+int
+count_parse(const char *s, uint64_t *n)
+{
+	char			*end;
+	unsigned long long	 v;
+
+	if (*s < '0' || *s > '9')
+		return (-1);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v == 0)
+		return (-1);
+	*n = v;
+	return (0);
 }
 
 int

@@ -38,6 +38,9 @@ int64_t		 time_now_ns(void);
  */
 int		 duration_parse(const char *s, int64_t *ns);
 
+/* Parse a count of 1 or more, all digits.  Returns 0, or -1. */
+int		 count_parse(const char *s, uint64_t *n);
+
 /*
  * Parse a time option: RFC 3339, or a duration meaning that long before
  * now_ns.  Returns 0, or -1.

@@ -53,6 +53,25 @@ test_time(void)
 }
 
 static void
+test_count(void)
+{
+	uint64_t	n = 7;
+
+	ok(count_parse("1", &n) == 0 && n == 1, "count 1");
+	ok(count_parse("18446744073709551615", &n) == 0 &&
+	    n == UINT64_MAX, "count: the largest");
+	n = 7;
+	ok(count_parse("0", &n) == -1 && n == 7, "count 0: refused, unchanged");
+	ok(count_parse("-1", &n) == -1, "count -1: refused");
+	ok(count_parse("+5", &n) == -1, "count +5: refused");
+	ok(count_parse(" 5", &n) == -1, "count with a blank: refused");
+	ok(count_parse("5x", &n) == -1, "count 5x: refused");
+	ok(count_parse("", &n) == -1, "count empty: refused");
+	ok(count_parse("18446744073709551616", &n) == -1,
+	    "count past 2^64 - 1: refused");
+}
+
+static void
 test_duration(void)
 {
 	int64_t	ns;
@@ -157,6 +176,7 @@ main(void)
 {
 	test_time();
 	test_duration();
+	test_count();
 	test_severity();
 	test_utf8();
 	test_revision();
